@@ -1,0 +1,35 @@
+# The two commands: `make demo` and `make test`. Each sets up .venv on its own.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint schemas models clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/scanauto demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+schemas: $(STAMP)
+	$(BIN)/scanauto schemas --out deploy/schemas
+
+# Regenerate training data and retrain both models on CPU (needs the 'train' extra: torch).
+models: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/scanauto train ocr
+	$(BIN)/scanauto train detector
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
