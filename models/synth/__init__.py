@@ -1,0 +1,1 @@
+"""Synthetic training data: Dutch and foreign plate texts, plate images and OCR crops."""
