@@ -1,0 +1,77 @@
+"""The matcher's decision for one read, as a plain function: HIT, DISCARDED or DEAD_LETTER."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from contract.events import Hit, PlateRead, hit_id_for
+from matcher.index import HotlistIndex
+
+MAX_EVENT_BYTES = 64 * 1024
+
+
+class Outcome(enum.Enum):
+    HIT = "hit"
+    DISCARDED = "discarded"
+    DEAD_LETTER = "dead-letter"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    hits: tuple[Hit, ...] = ()
+    reason: str = ""  # only for DEAD_LETTER; never contains a digest
+    event_id: str | None = None
+
+
+def parse_read(raw: bytes | None) -> PlateRead | str:
+    """The read, or the reason it is malformed."""
+    if raw is None:
+        return "empty message"
+    if len(raw) > MAX_EVENT_BYTES:
+        return f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}"
+    try:
+        return PlateRead.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"invalid plate-read: {where}: {first.get('msg', 'invalid')}"
+
+
+def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
+    """Match one raw read against the index. Non-hits leave nothing behind but the outcome."""
+    read = parse_read(raw)
+    if isinstance(read, str):
+        return Decision(Outcome.DEAD_LETTER, reason=read)
+    if read.key_id not in index.key_ids:
+        return Decision(Outcome.DEAD_LETTER, reason=f"unknown key id {read.key_id!r}", event_id=read.event_id)
+    hits: dict[str, Hit] = {}
+    for cand in sorted(read.candidates, key=lambda c: -c.probability):
+        for entry in index.lookup(read.key_id, cand.digest):
+            if entry.valid_until is not None and entry.valid_until <= now:
+                continue
+            hit_id = hit_id_for(read.event_id, entry.list, entry.reference)
+            if hit_id in hits:
+                continue
+            hits[hit_id] = Hit(
+                hit_id=hit_id,
+                read_event_id=read.event_id,
+                list=entry.list,
+                reference=entry.reference,
+                plate=entry.plate,
+                captured_at=read.captured_at,
+                matched_at=now,
+                vehicle_id=read.vehicle_id,
+                camera_id=read.camera_id,
+                gps=read.gps,
+                probability=cand.probability,
+                detection_confidence=read.detection_confidence,
+                key_id=read.key_id,
+            )
+    if not hits:
+        return Decision(Outcome.DISCARDED, event_id=read.event_id)
+    return Decision(Outcome.HIT, hits=tuple(hits.values()), event_id=read.event_id)
