@@ -1,0 +1,66 @@
+"""Turn the OCR's per-character distributions into ranked plate candidates (plaintext, in RAM)."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from contract.normalise import MAX_PLATE_LEN
+from contract.sidecodes import match_sidecode
+
+CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
+
+
+@dataclass(frozen=True, slots=True)
+class PlateCandidate:
+    text: str  # normalised plate; never leaves the edge process
+    probability: float
+    sidecode: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSettings:
+    max_candidates: int = 8
+    per_slot: int = 3  # alternatives considered per character slot
+    min_char_prob: float = 0.02  # an alternative below this is not worth a digest
+    beam: int = 64
+    invalid_penalty: float = 0.05  # factor for non-Dutch texts when the read looks Dutch
+
+
+def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettings) -> list[tuple[float, str]]:
+    """Best character sequences by product of probabilities (beam search over slots)."""
+    beam: list[tuple[float, str]] = [(0.0, "")]  # (log prob, text)
+    for slot in probs:
+        order = np.argsort(slot)[::-1][: s.per_slot]
+        options = [(math.log(max(float(slot[i]), 1e-12)), alphabet[i]) for i in order
+                   if float(slot[i]) >= s.min_char_prob or i == order[0]]  # fmt: skip
+        beam = heapq.nlargest(s.beam, ((lp + olp, text + ("" if ch == pad else ch))
+                                       for lp, text in beam for olp, ch in options))  # fmt: skip
+    merged: dict[str, float] = {}
+    for lp, text in beam:  # pads in different slots can give the same text: add them up
+        if text and len(text) <= MAX_PLATE_LEN:
+            merged[text] = merged.get(text, 0.0) + math.exp(lp)
+    return sorted(((p, t) for t, p in merged.items()), reverse=True)
+
+
+def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
+    """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes.
+
+    When any likely reading is a valid Dutch plate, readings that fit no sidecode are
+    demoted: a Dutch street mostly has Dutch plates. Foreign plates keep their raw text.
+    """
+    seqs = _top_sequences(probs, alphabet, pad, settings)
+    if not seqs:
+        return []
+    coded = [(p, t, match_sidecode(t)) for p, t in seqs]
+    looks_dutch = any(code is not None for _, _, code in coded)
+    scored = [
+        PlateCandidate(t, p if code is not None or not looks_dutch else p * settings.invalid_penalty, code)
+        for p, t, code in coded
+    ]
+    scored.sort(key=lambda c: -c.probability)
+    return scored[: settings.max_candidates]

@@ -1,0 +1,80 @@
+"""Evidence window: the best crop and a context frame of each read, in RAM only, wiped on time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+BgrImage = npt.NDArray[np.uint8]
+
+
+@dataclass
+class _Held:
+    crop: BgrImage
+    context: BgrImage
+    stored_at: float
+
+
+class EvidenceWindow:
+    """Holds evidence per read event id for `window_s` seconds; `sweep()` wipes what is older.
+
+    Wiping overwrites the pixel buffers before dropping them, so the plate does not linger in
+    freed memory. `oldest_age_s` is the longest any item lived, measured, for the privacy report.
+    """
+
+    def __init__(self, window_s: float = 120.0) -> None:
+        self.window_s = window_s
+        self._clock = time.monotonic
+        self._items: OrderedDict[str, _Held] = OrderedDict()
+        self._lock = threading.Lock()
+        self.oldest_age_s = 0.0
+        self.wiped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, event_id: str, crop: BgrImage, context: BgrImage) -> None:
+        with self._lock:
+            # Copies: the frame buffer is reused by capture, and we must be able to wipe ours.
+            self._items[event_id] = _Held(crop.copy(), context.copy(), self._clock())
+        self.sweep()
+
+    def get(self, event_id: str) -> tuple[BgrImage, BgrImage] | None:
+        self.sweep()
+        with self._lock:
+            held = self._items.get(event_id)
+            return (held.crop.copy(), held.context.copy()) if held else None
+
+    def sweep(self) -> int:
+        """Wipe every item older than the window; returns how many were wiped."""
+        now = self._clock()
+        wiped = 0
+        with self._lock:
+            while self._items:
+                event_id, held = next(iter(self._items.items()))
+                age = now - held.stored_at
+                if age < self.window_s:
+                    break
+                self._wipe(held, age)
+                del self._items[event_id]
+                wiped += 1
+        self.wiped += wiped
+        return wiped
+
+    def clear(self) -> None:
+        """Wipe everything (shutdown)."""
+        now = self._clock()
+        with self._lock:
+            for held in self._items.values():
+                self._wipe(held, now - held.stored_at)
+            self._items.clear()
+
+    def _wipe(self, held: _Held, age: float) -> None:
+        held.crop.fill(0)
+        held.context.fill(0)
+        self.oldest_age_s = max(self.oldest_age_s, age)

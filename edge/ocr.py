@@ -1,0 +1,77 @@
+"""The OCR stage: plate crops in, per-character probability distributions out (fast-plate-ocr)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+from fast_plate_ocr import LicensePlateRecognizer
+from fast_plate_ocr.core.process import resize_image
+
+from contract.errors import ConfigError
+
+BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
+CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    """The OCR's full distribution over characters for each slot of one crop."""
+
+    probs: CharProbs
+
+    @property
+    def confidence(self) -> float:
+        """Mean of the best probability per slot."""
+        return float(self.probs.max(axis=1).mean())
+
+
+class PlateReader:
+    """Loads a fast-plate-ocr compatible ONNX model and reads batches of crops."""
+
+    def __init__(self, model_path: Path, config_path: Path, threads: int = 2) -> None:
+        for p in (model_path, config_path):
+            if not p.is_file():
+                raise ConfigError(f"OCR model file {p} not found (run: scanauto train ocr, or check --ocr-model)")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._rec = LicensePlateRecognizer(
+            onnx_model_path=model_path, plate_config_path=config_path,
+            providers=["CPUExecutionProvider"], sess_options=opts,
+        )  # fmt: skip
+        self.config = self._rec.config
+        self.alphabet: str = self.config.alphabet
+        self.pad_char: str = self.config.pad_char
+        digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:8]
+        self.model_version = f"{model_path.stem}-{digest}"
+
+    def _prepare(self, crop: BgrImage) -> npt.NDArray[np.uint8]:
+        cfg = self.config
+        if cfg.image_color_mode == "rgb":
+            img = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        else:
+            img = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        return resize_image(
+            img, cfg.img_height, cfg.img_width, image_color_mode=cfg.image_color_mode,
+            keep_aspect_ratio=cfg.keep_aspect_ratio, interpolation_method=cfg.interpolation,
+            padding_color=cfg.padding_color,
+        )  # fmt: skip
+
+    def read(self, crops: list[BgrImage]) -> list[OcrResult]:
+        """Read a batch of BGR crops; one result per crop, in order."""
+        if not crops:
+            return []
+        batch = np.stack([self._prepare(c) for c in crops]).astype(np.uint8)
+        (out,) = self._rec.model.run([self._rec.plate_output_name], {"input": batch})
+        probs = np.asarray(out, dtype=np.float32).reshape(len(crops), self.config.max_plate_slots, len(self.alphabet))
+        return [OcrResult(p) for p in probs]
+
+    def decode(self, probs: CharProbs) -> str:
+        """Best text of a distribution: argmax per slot, pads dropped."""
+        return "".join(self.alphabet[i] for i in probs.argmax(axis=1) if self.alphabet[i] != self.pad_char)

@@ -1,0 +1,131 @@
+"""The frame pipeline: detect -> OCR -> track/vote -> candidates -> digests. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from contract.digest import KeyRing, digest
+from contract.events import Candidate, GpsFix, ModelVersions, PlateRead, new_event_id
+from edge.candidates import CandidateSettings, PlateCandidate, candidates
+from edge.evidence import EvidenceWindow
+from edge.ocr import OcrResult
+from edge.tracker import Box, Observation, Track, Tracker, TrackerSettings
+
+BgrImage = npt.NDArray[np.uint8]
+
+
+class DetectionLike(Protocol):
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    score: float
+
+
+class Detector(Protocol):
+    model_version: str
+
+    def detect(self, frame: BgrImage) -> list[DetectionLike]: ...
+
+
+class Reader(Protocol):
+    model_version: str
+    alphabet: str
+    pad_char: str
+
+    def read(self, crops: list[BgrImage]) -> list[OcrResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    vehicle_id: str
+    camera_id: str
+    crop_margin: float = 0.08  # widen each box a little: detectors cut plates tight
+    min_ocr_confidence: float = 0.5  # a fused read below this is not reported
+    candidates: CandidateSettings = field(default_factory=CandidateSettings)
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRead:
+    """A read with its plaintext candidates. It stays in this process; only `event` leaves."""
+
+    event: PlateRead
+    candidates: tuple[PlateCandidate, ...]
+
+
+def crop_box(frame: BgrImage, box: Box, margin: float) -> BgrImage:
+    h, w = frame.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = int((x2 - x1) * margin), int((y2 - y1) * margin)
+    return frame[max(0, y1 - my) : min(h, y2 + my), max(0, x1 - mx) : min(w, x2 + mx)]
+
+
+class EdgePipeline:
+    """`process(frame)` returns the reads of the vehicle passes that ended with this frame."""
+
+    def __init__(self, detector: Detector, reader: Reader, keys: KeyRing, settings: PipelineSettings,
+                 evidence: EvidenceWindow) -> None:  # fmt: skip
+        self.detector, self.reader, self.keys, self.settings = detector, reader, keys, settings
+        self.evidence = evidence
+        self.tracker = Tracker(settings.tracker)
+        self.models = ModelVersions(detector=detector.model_version, ocr=reader.model_version)
+        self.frames = 0
+        self.detections = 0
+        self.rejected_tracks = 0
+
+    def process(self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None) -> list[FinishedRead]:
+        idx = self.frames
+        self.frames += 1
+        dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
+        self.detections += len(dets)
+        crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), self.settings.crop_margin) for d in dets]
+        results = self.reader.read(crops)
+        obs = [Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
+               for d, r, c in zip(dets, results, crops, strict=True)]  # fmt: skip
+        ended = self.tracker.update(idx, captured_at, frame, obs)
+        return self._finish(ended, gps)
+
+    def flush(self, gps: GpsFix | None = None) -> list[FinishedRead]:
+        return self._finish(self.tracker.flush(), gps)
+
+    def _finish(self, tracks: list[Track], gps: GpsFix | None) -> list[FinishedRead]:
+        out = []
+        for track in tracks:
+            read = self._read_of(track, gps)
+            if read is None:
+                self.rejected_tracks += 1
+            else:
+                out.append(read)
+        return out
+
+    def _read_of(self, track: Track, gps: GpsFix | None) -> FinishedRead | None:
+        fused = track.fused
+        confidence = float(fused.max(axis=1).mean())
+        if confidence < self.settings.min_ocr_confidence:
+            return None
+        cands = candidates(fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates)
+        if not cands:
+            return None
+        key = self.keys.current
+        event = PlateRead(
+            event_id=new_event_id(),
+            vehicle_id=self.settings.vehicle_id,
+            camera_id=self.settings.camera_id,
+            captured_at=track.first_at,
+            gps=gps,
+            key_id=key.key_id,
+            candidates=[Candidate(digest=digest(c.text, key), probability=min(1.0, c.probability)) for c in cands],
+            models=self.models,
+            detection_confidence=min(1.0, track.detection_confidence),
+            ocr_confidence=min(1.0, confidence),
+            frames=track.frames,
+        )
+        if track.best_crop is not None and track.context is not None:
+            self.evidence.put(event.event_id, track.best_crop, track.context)
+        return FinishedRead(event, tuple(cands))

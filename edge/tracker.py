@@ -1,0 +1,139 @@
+"""Follow plates across frames (IoU + motion) and fuse each pass's OCR distributions by voting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+Box = tuple[int, int, int, int]  # x1, y1, x2, y2
+BgrImage = npt.NDArray[np.uint8]
+
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One detection in one frame with its OCR distribution and crop (RAM only)."""
+
+    box: Box
+    det_score: float
+    probs: npt.NDArray[np.float32]
+    crop: BgrImage
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerSettings:
+    min_iou: float = 0.1
+    max_gap_frames: int = 6  # a track unseen this long has left the view
+    max_age_frames: int = 300  # emit long-lived tracks anyway (a car parked next to us)
+    min_frames: int = 2  # a single-frame track is too weak to report
+
+
+@dataclass
+class Track:
+    track_id: int
+    first_frame: int
+    last_frame: int
+    first_at: datetime
+    box: Box
+    velocity: tuple[float, float] = (0.0, 0.0)
+    prob_sum: npt.NDArray[np.float32] | None = None
+    weight_sum: float = 0.0
+    det_scores: list[float] = field(default_factory=list)
+    best_quality: float = -1.0
+    best_crop: BgrImage | None = None
+    context: BgrImage | None = None
+    frames: int = 0
+
+    def predicted(self, frame_idx: int) -> Box:
+        dt = frame_idx - self.last_frame
+        dx, dy = self.velocity[0] * dt, self.velocity[1] * dt
+        x1, y1, x2, y2 = self.box
+        return (int(x1 + dx), int(y1 + dy), int(x2 + dx), int(y2 + dy))
+
+    def add(self, obs: Observation, frame_idx: int, frame: BgrImage) -> None:
+        if self.frames:
+            dt = max(1, frame_idx - self.last_frame)
+            cx_old = (self.box[0] + self.box[2]) / 2
+            cx_new = (obs.box[0] + obs.box[2]) / 2
+            cy_old = (self.box[1] + self.box[3]) / 2
+            cy_new = (obs.box[1] + obs.box[3]) / 2
+            v = ((cx_new - cx_old) / dt, (cy_new - cy_old) / dt)
+            self.velocity = (0.5 * self.velocity[0] + 0.5 * v[0], 0.5 * self.velocity[1] + 0.5 * v[1])
+        self.box, self.last_frame = obs.box, frame_idx
+        self.frames += 1
+        self.det_scores.append(obs.det_score)
+        # Vote: average the distributions, each frame weighted by how sure the OCR was and by
+        # the plate's size (bigger crops read better).
+        conf = float(obs.probs.max(axis=1).mean())
+        width = obs.box[2] - obs.box[0]
+        weight = conf * min(1.0, width / 150.0) + 1e-3
+        self.prob_sum = obs.probs * weight if self.prob_sum is None else self.prob_sum + obs.probs * weight
+        self.weight_sum += weight
+        quality = weight * obs.det_score
+        if quality > self.best_quality:
+            self.best_quality, self.best_crop, self.context = quality, obs.crop, frame
+
+    @property
+    def fused(self) -> npt.NDArray[np.float32]:
+        assert self.prob_sum is not None
+        return (self.prob_sum / self.weight_sum).astype(np.float32)
+
+    @property
+    def detection_confidence(self) -> float:
+        return float(np.mean(self.det_scores)) if self.det_scores else 0.0
+
+
+class Tracker:
+    """Associates observations frame by frame; returns tracks that ended."""
+
+    def __init__(self, settings: TrackerSettings) -> None:
+        self.settings = settings
+        self._tracks: list[Track] = []
+        self._next_id = 1
+
+    @property
+    def active(self) -> int:
+        return len(self._tracks)
+
+    def update(self, frame_idx: int, at: datetime, frame: BgrImage, observations: list[Observation]) -> list[Track]:
+        pairs = sorted(
+            ((iou(t.predicted(frame_idx), o.box), ti, oi)
+             for ti, t in enumerate(self._tracks) for oi, o in enumerate(observations)),
+            reverse=True,
+        )  # fmt: skip
+        used_t: set[int] = set()
+        used_o: set[int] = set()
+        for score, ti, oi in pairs:
+            if score < self.settings.min_iou:
+                break
+            if ti in used_t or oi in used_o:
+                continue
+            used_t.add(ti)
+            used_o.add(oi)
+            self._tracks[ti].add(observations[oi], frame_idx, frame)
+        for oi, obs in enumerate(observations):
+            if oi not in used_o:
+                track = Track(self._next_id, frame_idx, frame_idx, at, obs.box)
+                self._next_id += 1
+                track.add(obs, frame_idx, frame)
+                self._tracks.append(track)
+        s = self.settings
+        done = [t for t in self._tracks
+                if frame_idx - t.last_frame > s.max_gap_frames or frame_idx - t.first_frame >= s.max_age_frames]  # fmt: skip
+        self._tracks = [t for t in self._tracks if t not in done]
+        return [t for t in done if t.frames >= s.min_frames]
+
+    def flush(self) -> list[Track]:
+        """End every track (end of stream)."""
+        done, self._tracks = self._tracks, []
+        return [t for t in done if t.frames >= self.settings.min_frames]
