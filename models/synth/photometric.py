@@ -1,0 +1,76 @@
+"""Camera effects for synthetic frames: lighting, shadows, blur, sensor noise and JPEG artefacts."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
+
+
+def lighting(img: BgrImage, rng: np.random.Generator) -> BgrImage:
+    """Random exposure, gamma, colour cast, cast shadows and vignetting (day, dusk or night)."""
+    h, w = img.shape[:2]
+    night = rng.random() < 0.12
+    gain = rng.uniform(0.25, 0.5) if night else rng.uniform(0.6, 1.35)
+    gamma = rng.uniform(0.7, 1.4)
+    lut = np.clip(((np.arange(256) / 255.0) ** gamma) * 255.0, 0, 255).astype(np.uint8)
+    out = cv2.LUT(img, lut).astype(np.float32)
+    cast = rng.uniform(0.9, 1.1, 3).astype(np.float32) * gain
+    out *= cast
+    if rng.random() < 0.4:
+        # Shadow of a building or tree: a dark polygon with a soft edge.
+        shade = np.zeros((h, w), np.uint8)
+        pts = np.column_stack([rng.uniform(-0.2, 1.2, 4) * w, rng.uniform(-0.2, 1.2, 4) * h]).astype(np.int32)
+        cv2.fillPoly(shade, [cv2.convexHull(pts)], 255)
+        shade = cv2.blur(shade, (31, 31))
+        out *= 1.0 - rng.uniform(0.25, 0.55) * (shade.astype(np.float32) / 255.0)[:, :, None]
+    if rng.random() < 0.4:
+        ys = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+        xs = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+        out *= (1.0 - rng.uniform(0.1, 0.4) * (xs * xs + ys * ys) / 2)[:, :, None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def blur(img: BgrImage, rng: np.random.Generator, strength: float = 1.0) -> BgrImage:
+    """Gaussian defocus or horizontal motion blur; `strength` scales the kernel (0 = none)."""
+    if strength <= 0:
+        return img
+    if rng.random() < 0.5:
+        sigma = rng.uniform(0.0, 1.6) * strength
+        return cv2.GaussianBlur(img, (0, 0), sigma) if sigma > 0.3 else img
+    length = round(rng.uniform(1, 9) * strength)
+    if length < 2:
+        return img
+    kernel = np.zeros((1, length), np.float32)
+    kernel[0, :] = 1.0 / length
+    return cv2.filter2D(img, -1, kernel)
+
+
+def noise(img: BgrImage, rng: np.random.Generator, sigma: float) -> BgrImage:
+    """Additive Gaussian sensor noise with standard deviation `sigma` (grey levels)."""
+    if sigma <= 0:
+        return img
+    n = rng.standard_normal(img.shape, dtype=np.float32)
+    n *= sigma
+    n += img
+    return np.clip(n, 0, 255, out=n).astype(np.uint8)
+
+
+def jpeg(img: BgrImage, quality: int) -> BgrImage:
+    """Round-trip through JPEG at `quality` to add block artefacts."""
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+def camera(img: BgrImage, rng: np.random.Generator) -> BgrImage:
+    """The full random camera chain used for training scenes."""
+    img = lighting(img, rng)
+    img = blur(img, rng)
+    img = noise(img, rng, rng.uniform(0, 9))
+    if rng.random() < 0.8:
+        img = jpeg(img, int(rng.integers(30, 96)))
+    return img

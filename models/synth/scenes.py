@@ -1,0 +1,145 @@
+"""Synthetic street scenes with parked cars carrying Dutch and foreign plates, and their true boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from contract.normalise import normalise
+from models.synth import photometric
+from models.synth.cars import BgrImage, Quad, View, paste, perspective, render_car, warp_points
+from models.synth.plates import random_dutch_plate, random_foreign_plate, render_plate
+from models.synth.street import STICKER_KINDS, draw_distractor, render_street
+
+FOREIGN_SHARE = 0.2
+"""Share of plates in a scene that are foreign (BE, DE, FR, PL, RO)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenePlate:
+    """One plate in a scene: normalised text, country and its axis-aligned box in pixels."""
+
+    text: str
+    country: str
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """A rendered frame (BGR uint8) and every plate that is fully visible in it."""
+
+    image: BgrImage
+    plates: tuple[ScenePlate, ...]
+
+
+def random_plate(rng: np.random.Generator, foreign_share: float = FOREIGN_SHARE) -> tuple[str, str]:
+    """A random plate text (normalised) and its country: mostly Dutch, sometimes foreign."""
+    if rng.random() < foreign_share:
+        text, country = random_foreign_plate(rng)
+    else:
+        text, country = random_dutch_plate(rng), "NL"
+    return normalise(text), country
+
+
+def quad_box(quad: Quad) -> tuple[int, int, int, int]:
+    """The integer axis-aligned box around a quad: floor of the minimum, ceil of the maximum."""
+    return (
+        int(np.floor(quad[:, 0].min())),
+        int(np.floor(quad[:, 1].min())),
+        int(np.ceil(quad[:, 0].max())),
+        int(np.ceil(quad[:, 1].max())),
+    )
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def render_scene(
+    rng: np.random.Generator,
+    width: int = 1280,
+    height: int = 720,
+    max_cars: int = 4,
+    plate_width: tuple[int, int] = (60, 300),
+    camera: bool = True,
+) -> Scene:
+    """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide.
+
+    Cars are drawn far to near (small plates first); a car that would hide an earlier plate, or
+    whose plate would not be fully inside the frame, is skipped, so every visible plate is in
+    `plates` and every entry is visible. Deterministic for a given generator state.
+    """
+    img, layout = render_street(rng, width, height)
+    for _ in range(int(rng.integers(0, 7))):
+        size = int(rng.uniform(30, 260))
+        draw_distractor(img, rng, int(rng.uniform(0, width)), int(rng.uniform(0, height * 0.9)), size)
+    n_cars = int(rng.integers(0, max_cars + 1)) if rng.random() < 0.1 else int(rng.integers(1, max_cars + 1))
+    wanted = sorted(rng.uniform(plate_width[0], plate_width[1], n_cars))
+    boxes: list[tuple[int, int, int, int]] = []
+    plates: list[ScenePlate] = []
+    for target_w in wanted:
+        text, country = random_plate(rng)
+        plate_img = render_plate(text, rng, country=country)
+        view: View = "rear" if rng.random() < 0.6 else "front"
+        yaw, pitch, roll = rng.uniform(-35, 35), rng.uniform(-12, 12), rng.uniform(-4, 4)
+        car_w = int(target_w / 0.285)
+        sprite = render_car(rng, car_w, plate_img, view)
+        base = perspective(
+            (sprite.mask.shape[1], sprite.mask.shape[0]), yaw, pitch, roll, rng.uniform(1.5, 4)
+        )
+        quad0 = _warp(base, sprite.plate_quad)
+        scale = target_w / max(1.0, float(quad0[:, 0].max() - quad0[:, 0].min()))
+        placed = False
+        for _attempt in range(8):
+            # Bottom of the car on or below the kerb; plate box fully inside the frame.
+            bottom_y = rng.uniform(layout.kerb_top, height + sprite.mask.shape[0] * scale * 0.1)
+            cx = rng.uniform(0, width)
+            hom = _place(base, sprite.mask.shape, scale, cx, bottom_y)
+            quad = _warp(hom, sprite.plate_quad)
+            box = quad_box(quad)
+            car_box = quad_box(_warp(hom, _corners(sprite.mask.shape)))
+            inside = box[0] >= 1 and box[1] >= 1 and box[2] <= width - 1 and box[3] <= height - 1
+            if inside and not any(_overlaps(car_box, b) for b in boxes):
+                placed = True
+                break
+        if not placed:
+            continue
+        quad = paste(img, sprite, hom)
+        box = quad_box(quad)
+        room = box[1] - car_box[1]
+        if rng.random() < 0.3 and room > 40:
+            # A sticker or dealer sign in the rear window: text near, but never on, the plate.
+            size = int(min(rng.uniform(0.1, 0.3) * (car_box[2] - car_box[0]), room * 0.6))
+            x = int(rng.uniform(car_box[0], max(car_box[0] + 1, car_box[2] - size)))
+            draw_distractor(img, rng, x, car_box[1] + int(room * 0.15), size, STICKER_KINDS)
+        boxes.append(box)
+        plates.append(ScenePlate(text, country, *box))
+    if camera:
+        img = photometric.camera(img, rng)
+    return Scene(np.ascontiguousarray(img), tuple(plates))
+
+
+def _corners(shape: tuple[int, ...]) -> Quad:
+    h, w = shape[:2]
+    return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+
+
+def _warp(hom: np.ndarray, pts: Quad) -> Quad:
+    return warp_points(hom, pts)
+
+
+def _place(base: np.ndarray, shape: tuple[int, ...], scale: float, cx: float, bottom_y: float) -> np.ndarray:
+    """Scale the centred homography `base` and move the warped sprite's bottom centre to (cx, bottom_y)."""
+    corners = _warp(base, _corners(shape)) * scale
+    dx = cx - (corners[:, 0].min() + corners[:, 0].max()) / 2
+    dy = bottom_y - corners[:, 1].max()
+    move = np.array([[scale, 0, dx], [0, scale, dy], [0, 0, 1]], np.float64)
+    return move @ base
