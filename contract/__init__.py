@@ -1,6 +1,6 @@
 """The plate contract shared by edge, ingest and matcher: normalisation, formats, digests, events."""
 
-from contract.digest import DigestKey, KeyError_, KeyRing, digest, load_key
+from contract.digest import DigestKey, FleetKeyError, KeyRing, digest, load_key
 from contract.normalise import MAX_PLATE_LEN, PlateTextError, normalise
 from contract.sidecodes import SIDECODES, PlateFormat, classify, format_display, is_valid_dutch
 
@@ -8,7 +8,7 @@ __all__ = [
     "MAX_PLATE_LEN",
     "SIDECODES",
     "DigestKey",
-    "KeyError_",
+    "FleetKeyError",
     "KeyRing",
     "PlateFormat",
     "PlateTextError",

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
 
+from contract.errors import ConfigError
+
 MIN_KEY_BYTES = 32
 KEY_ENV_VAR = "SCANAUTO_FLEET_KEY"
 # Domain separation: a digest of a plate can never collide with another use of the same key.
@@ -26,7 +28,7 @@ DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 KEY_ID_PATTERN = _KEY_ID_RE.pattern
 
 
-class KeyError_(ValueError):  # noqa: N801 - KeyError is a builtin we must not shadow
+class FleetKeyError(ConfigError):
     """A fleet key that is missing, malformed or too weak to protect plates."""
 
 
@@ -39,19 +41,19 @@ class DigestKey:
 
     def __post_init__(self) -> None:
         if not _KEY_ID_RE.match(self.key_id):
-            raise KeyError_(f"key id {self.key_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
+            raise FleetKeyError(f"key id {self.key_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
         _check_strength(self.key_id, self.secret)
 
 
 def _check_strength(key_id: str, secret: bytes) -> None:
     if len(secret) < MIN_KEY_BYTES:
-        raise KeyError_(
+        raise FleetKeyError(
             f"key {key_id!r} has {len(secret)} bytes; at least {MIN_KEY_BYTES} random bytes are "
             "required (generate one with: scanauto keygen)"
         )
     # A secret with few distinct bytes is a typed password or a pattern, not random bytes.
     if len(set(secret)) < len(secret) // 4:
-        raise KeyError_(f"key {key_id!r} is not random enough (repeating bytes); generate one with: scanauto keygen")
+        raise FleetKeyError(f"key {key_id!r} is not random enough (repeating bytes); generate one with: scanauto keygen")
 
 
 def digest(plate: str, key: DigestKey) -> str:
@@ -69,10 +71,10 @@ class KeyRing:
 
     def __post_init__(self) -> None:
         if not self.keys:
-            raise KeyError_("the key ring is empty")
+            raise FleetKeyError("the key ring is empty")
         ids = [k.key_id for k in self.keys]
         if len(set(ids)) != len(ids):
-            raise KeyError_(f"duplicate key ids in key ring: {ids}")
+            raise FleetKeyError(f"duplicate key ids in key ring: {ids}")
 
     @property
     def current(self) -> DigestKey:
@@ -87,14 +89,14 @@ def _parse_secret(key_id: str, text: str) -> bytes:
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise KeyError_(f"key {key_id!r}: secret must be hex (64+ hex characters)") from None
+        raise FleetKeyError(f"key {key_id!r}: secret must be hex (64+ hex characters)") from None
 
 
 def parse_key_spec(spec: str) -> DigestKey:
     """Parse 'KEY_ID:HEXSECRET' (the form used in the environment variable)."""
     key_id, sep, secret = spec.strip().partition(":")
     if not sep:
-        raise KeyError_(f"{KEY_ENV_VAR} must look like KEY_ID:HEXSECRET")
+        raise FleetKeyError(f"{KEY_ENV_VAR} must look like KEY_ID:HEXSECRET")
     return DigestKey(key_id, _parse_secret(key_id, secret))
 
 
@@ -103,16 +105,16 @@ def load_key_file(path: Path) -> KeyRing:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise KeyError_(f"key file {path} does not exist (generate one with: scanauto keygen {path})") from None
+        raise FleetKeyError(f"key file {path} does not exist (generate one with: scanauto keygen {path})") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise KeyError_(f"key file {path} cannot be read: {exc}") from None
+        raise FleetKeyError(f"key file {path} cannot be read: {exc}") from None
     entries = raw.get("keys") if isinstance(raw, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise KeyError_(f"key file {path} must hold a non-empty 'keys' list")
+        raise FleetKeyError(f"key file {path} must hold a non-empty 'keys' list")
     keys = []
     for entry in entries:
         if not isinstance(entry, dict) or "id" not in entry or "secret_hex" not in entry:
-            raise KeyError_(f"key file {path}: every key needs 'id' and 'secret_hex'")
+            raise FleetKeyError(f"key file {path}: every key needs 'id' and 'secret_hex'")
         keys.append(DigestKey(str(entry["id"]), _parse_secret(str(entry["id"]), str(entry["secret_hex"]))))
     return KeyRing(tuple(keys))
 
@@ -124,7 +126,7 @@ def load_key(path: Path | None = None, environ: Mapping[str, str] | None = None)
     env = os.environ if environ is None else environ
     spec = env.get(KEY_ENV_VAR)
     if not spec:
-        raise KeyError_(f"no fleet key: pass --key-file FILE or set {KEY_ENV_VAR}=KEY_ID:HEXSECRET")
+        raise FleetKeyError(f"no fleet key: pass --key-file FILE or set {KEY_ENV_VAR}=KEY_ID:HEXSECRET")
     return KeyRing((parse_key_spec(spec),))
 
 

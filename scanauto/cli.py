@@ -1,0 +1,157 @@
+"""The `scanauto` command: one entry point with a subcommand per service and tool."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from contract.errors import ScanautoError
+
+log = logging.getLogger("scanauto")
+
+
+def _kafka_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    p.add_argument("--key-file", type=Path, help="fleet key file (else $SCANAUTO_FLEET_KEY)")
+
+
+def run_async(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) -> int:
+    """Run a service coroutine; SIGINT/SIGTERM set its stop event for a clean shutdown."""
+
+    async def runner() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await main(stop)
+
+    return asyncio.run(runner())
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from contract.digest import new_key_file
+
+    key = new_key_file(args.path, args.key_id)
+    print(f"wrote key {key.key_id} to {args.path} (mode 600); keep it secret")
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from contract.schemas import write_schemas
+
+    for path in write_schemas(args.out):
+        print(path)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from scanauto.services import ingest_main
+
+    return run_async(lambda stop: ingest_main(args))
+
+
+def cmd_matcher(args: argparse.Namespace) -> int:
+    from scanauto.services import matcher_main
+
+    return run_async(lambda stop: matcher_main(args, stop))
+
+
+def cmd_edge(args: argparse.Namespace) -> int:
+    from scanauto.services import edge_main
+
+    return run_async(lambda stop: edge_main(args, stop))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scanauto.demo import DemoSettings, run_demo
+
+    settings = DemoSettings(seed=args.seed, cars=args.cars, workdir=args.workdir)
+    return run_async(lambda stop: run_demo(settings, stop))
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        if args.model == "ocr":
+            from models.ocr.train import main as train_main
+        else:
+            from models.detector.train import main as train_main
+    except ModuleNotFoundError as exc:
+        raise ScanautoError(f"training needs the 'train' extra ({exc.name} missing): "
+                            "pip install -e '.[train]'") from None  # fmt: skip
+    return int(train_main(args.rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scanauto", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the whole system on a generated drive-by video")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--cars", type=int, default=45)
+    p.add_argument("--workdir", type=Path, default=None, help="keep demo files here (default: temporary)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="validate a list export and publish it to the hotlist topic")
+    p.add_argument("--list", dest="list_name", required=True, choices=["stolen", "false-plate"])
+    p.add_argument("file", type=Path)
+    _kafka_args(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("matcher", help="match reads against the hotlist")
+    _kafka_args(p)
+    p.add_argument("--store", type=Path, default=Path("var/hits.sqlite"))
+    p.add_argument("--group-id", default="scanauto-matcher")
+    p.add_argument("--validate-config", action="store_true", help="check the settings and exit")
+    p.set_defaults(func=cmd_matcher)
+
+    p = sub.add_parser("edge", help="read plates from a video and publish reads")
+    _kafka_args(p)
+    p.add_argument("--video", type=Path, required=True)
+    p.add_argument("--pace", action="store_true", help="play the file at its frame rate")
+    p.add_argument("--vehicle-id", default="scan-01")
+    p.add_argument("--camera-id", default="cam-front")
+    p.add_argument("--validate-config", action="store_true", help="check the settings and exit")
+    p.set_defaults(func=cmd_edge)
+
+    p = sub.add_parser("keygen", help="write a new random fleet key file")
+    p.add_argument("path", type=Path)
+    p.add_argument("--key-id", default="k1")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("schemas", help="export the events' JSON Schemas")
+    p.add_argument("--out", type=Path, default=Path("deploy/schemas"))
+    p.set_defaults(func=cmd_schemas)
+
+    p = sub.add_parser("train", help="regenerate data and retrain a model (needs the 'train' extra)")
+    p.add_argument("model", choices=["ocr", "detector"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the trainer")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.ERROR if not args.verbose else logging.DEBUG)
+    try:
+        return int(args.func(args))
+    except ScanautoError as exc:
+        print(f"scanauto {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
