@@ -16,24 +16,30 @@ class HotlistIndex:
         self._by_kafka_key: dict[str, HotlistEntry] = {}
         # (key_id, digest) -> entries for that plate on each list
         self._by_digest: dict[tuple[str, str], dict[str, HotlistEntry]] = {}
-        self._key_ids: dict[str, int] = {}
+        self._key_ids: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._by_kafka_key)
 
     @property
     def key_ids(self) -> frozenset[str]:
-        """Key ids the hotlist has entries for: reads under other keys cannot match."""
+        """Key ids the hotlist was ever published under (removals included).
+
+        A read under any other key cannot match anything: the vehicle is misconfigured.
+        """
         return frozenset(self._key_ids)
 
     def apply(self, kafka_key: str, entry: HotlistEntry | None) -> None:
+        parts = kafka_key.split(":")
+        if len(parts) == 3:  # list:key_id:digest, see contract.events.hotlist_key
+            self._key_ids.add(parts[1])
         old = self._by_kafka_key.pop(kafka_key, None)
         if old is not None:
             self._remove(old)
         if entry is not None:
             self._by_kafka_key[kafka_key] = entry
             self._by_digest.setdefault((entry.key_id, entry.digest), {})[entry.list] = entry
-            self._key_ids[entry.key_id] = self._key_ids.get(entry.key_id, 0) + 1
+            self._key_ids.add(entry.key_id)
 
     def _remove(self, entry: HotlistEntry) -> None:
         slot = self._by_digest.get((entry.key_id, entry.digest))
@@ -41,11 +47,6 @@ class HotlistIndex:
             slot.pop(entry.list, None)
             if not slot:
                 del self._by_digest[(entry.key_id, entry.digest)]
-        count = self._key_ids.get(entry.key_id, 0) - 1
-        if count <= 0:
-            self._key_ids.pop(entry.key_id, None)
-        else:
-            self._key_ids[entry.key_id] = count
 
     def lookup(self, key_id: str, digest_hex: str) -> tuple[HotlistEntry, ...]:
         slot = self._by_digest.get((key_id, digest_hex))
