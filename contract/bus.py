@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -60,10 +61,9 @@ async def start_client(client: Any, settings: KafkaSettings) -> None:
 
 
 async def _stop_quietly(client: Any) -> None:
-    try:
+    # The client never started: there is nothing to release, and nothing to report twice.
+    with contextlib.suppress(KafkaError, OSError, RuntimeError):
         await client.close() if hasattr(client, "close") else await client.stop()
-    except (KafkaError, OSError, RuntimeError):
-        pass  # the client never started: there is nothing to release
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec] = TOPICS) -> None:

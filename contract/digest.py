@@ -53,7 +53,9 @@ def _check_strength(key_id: str, secret: bytes) -> None:
         )
     # A secret with few distinct bytes is a typed password or a pattern, not random bytes.
     if len(set(secret)) < len(secret) // 4:
-        raise FleetKeyError(f"key {key_id!r} is not random enough (repeating bytes); generate one with: scanauto keygen")
+        raise FleetKeyError(
+            f"key {key_id!r} is not random enough (repeating bytes); generate one with: scanauto keygen"
+        )
 
 
 def digest(plate: str, key: DigestKey) -> str:

@@ -13,13 +13,37 @@ _SEPARATORS = frozenset(" -.\u00b7_/\t\u2010\u2011\u2012\u2013\u2014\u2212:")
 # Look-alike characters from other scripts that OCR exports or hand-typed lists contain.
 # NFKC already folds full-width forms; these are the homoglyphs it leaves alone.
 _HOMOGLYPHS = {
-    # Cyrillic
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
-    "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S", "З": "3",
-    # Greek
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
-    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-}  # fmt: skip
+    "\N{CYRILLIC CAPITAL LETTER A}": "A",
+    "\N{CYRILLIC CAPITAL LETTER VE}": "B",
+    "\N{CYRILLIC CAPITAL LETTER IE}": "E",
+    "\N{CYRILLIC CAPITAL LETTER KA}": "K",
+    "\N{CYRILLIC CAPITAL LETTER EM}": "M",
+    "\N{CYRILLIC CAPITAL LETTER EN}": "H",
+    "\N{CYRILLIC CAPITAL LETTER O}": "O",
+    "\N{CYRILLIC CAPITAL LETTER ER}": "P",
+    "\N{CYRILLIC CAPITAL LETTER ES}": "C",
+    "\N{CYRILLIC CAPITAL LETTER TE}": "T",
+    "\N{CYRILLIC CAPITAL LETTER HA}": "X",
+    "\N{CYRILLIC CAPITAL LETTER U}": "Y",
+    "\N{CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I}": "I",
+    "\N{CYRILLIC CAPITAL LETTER JE}": "J",
+    "\N{CYRILLIC CAPITAL LETTER DZE}": "S",
+    "\N{CYRILLIC CAPITAL LETTER ZE}": "3",
+    "\N{GREEK CAPITAL LETTER ALPHA}": "A",
+    "\N{GREEK CAPITAL LETTER BETA}": "B",
+    "\N{GREEK CAPITAL LETTER EPSILON}": "E",
+    "\N{GREEK CAPITAL LETTER ZETA}": "Z",
+    "\N{GREEK CAPITAL LETTER ETA}": "H",
+    "\N{GREEK CAPITAL LETTER IOTA}": "I",
+    "\N{GREEK CAPITAL LETTER KAPPA}": "K",
+    "\N{GREEK CAPITAL LETTER MU}": "M",
+    "\N{GREEK CAPITAL LETTER NU}": "N",
+    "\N{GREEK CAPITAL LETTER OMICRON}": "O",
+    "\N{GREEK CAPITAL LETTER RHO}": "P",
+    "\N{GREEK CAPITAL LETTER TAU}": "T",
+    "\N{GREEK CAPITAL LETTER UPSILON}": "Y",
+    "\N{GREEK CAPITAL LETTER CHI}": "X",
+}
 
 
 class PlateTextError(ValueError):

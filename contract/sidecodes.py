@@ -31,9 +31,7 @@ NEW_SERIES_LETTERS = frozenset("BDFGHJKLMNPRSTVWXZ")
 SIDECODE_4_TO_6_LETTERS = NEW_SERIES_LETTERS | {"Y"}
 
 # Letter groups the RDW does not issue (offensive or political abbreviations).
-BANNED_GROUPS = frozenset(
-    {"GVD", "KKK", "KVT", "LPF", "NSB", "PKK", "PSV", "TBS", "PVV", "SGP", "VVD", "FVD", "BBB"}
-)
+BANNED_GROUPS = frozenset({"GVD", "KKK", "KVT", "LPF", "NSB", "PKK", "PSV", "TBS", "PVV", "SGP", "VVD", "FVD", "BBB"})
 # Two-letter runs never issued in any series (they recall the Second World War); SS appeared
 # only in sidecode 2.
 BANNED_PAIRS = frozenset({"SA", "SD", "SS"})

@@ -36,10 +36,14 @@ def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettin
     beam: list[tuple[float, str]] = [(0.0, "")]  # (log prob, text)
     for slot in probs:
         order = np.argsort(slot)[::-1][: s.per_slot]
-        options = [(math.log(max(float(slot[i]), 1e-12)), alphabet[i]) for i in order
-                   if float(slot[i]) >= s.min_char_prob or i == order[0]]  # fmt: skip
-        beam = heapq.nlargest(s.beam, ((lp + olp, text + ("" if ch == pad else ch))
-                                       for lp, text in beam for olp, ch in options))  # fmt: skip
+        options = [
+            (math.log(max(float(slot[i]), 1e-12)), alphabet[i])
+            for i in order
+            if float(slot[i]) >= s.min_char_prob or i == order[0]
+        ]
+        beam = heapq.nlargest(
+            s.beam, ((lp + olp, text + ("" if ch == pad else ch)) for lp, text in beam for olp, ch in options)
+        )
     merged: dict[str, float] = {}
     for lp, text in beam:  # pads in different slots can give the same text: add them up
         if text and len(text) <= MAX_PLATE_LEN:

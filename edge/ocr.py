@@ -42,9 +42,11 @@ class PlateReader:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self._rec = LicensePlateRecognizer(
-            onnx_model_path=model_path, plate_config_path=config_path,
-            providers=["CPUExecutionProvider"], sess_options=opts,
-        )  # fmt: skip
+            onnx_model_path=model_path,
+            plate_config_path=config_path,
+            providers=["CPUExecutionProvider"],
+            sess_options=opts,
+        )
         self.config = self._rec.config
         self.alphabet: str = self.config.alphabet
         self.pad_char: str = self.config.pad_char
@@ -58,10 +60,14 @@ class PlateReader:
         else:
             img = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         return resize_image(
-            img, cfg.img_height, cfg.img_width, image_color_mode=cfg.image_color_mode,
-            keep_aspect_ratio=cfg.keep_aspect_ratio, interpolation_method=cfg.interpolation,
+            img,
+            cfg.img_height,
+            cfg.img_width,
+            image_color_mode=cfg.image_color_mode,
+            keep_aspect_ratio=cfg.keep_aspect_ratio,
+            interpolation_method=cfg.interpolation,
             padding_color=cfg.padding_color,
-        )  # fmt: skip
+        )
 
     def read(self, crops: list[BgrImage]) -> list[OcrResult]:
         """Read a batch of BGR crops; one result per crop, in order."""

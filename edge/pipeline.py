@@ -69,8 +69,9 @@ def crop_box(frame: BgrImage, box: Box, margin: float) -> BgrImage:
 class EdgePipeline:
     """`process(frame)` returns the reads of the vehicle passes that ended with this frame."""
 
-    def __init__(self, detector: Detector, reader: Reader, keys: KeyRing, settings: PipelineSettings,
-                 evidence: EvidenceWindow) -> None:  # fmt: skip
+    def __init__(
+        self, detector: Detector, reader: Reader, keys: KeyRing, settings: PipelineSettings, evidence: EvidenceWindow
+    ) -> None:
         self.detector, self.reader, self.keys, self.settings = detector, reader, keys, settings
         self.evidence = evidence
         self.tracker = Tracker(settings.tracker)
@@ -86,8 +87,10 @@ class EdgePipeline:
         self.detections += len(dets)
         crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), self.settings.crop_margin) for d in dets]
         results = self.reader.read(crops)
-        obs = [Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
-               for d, r, c in zip(dets, results, crops, strict=True)]  # fmt: skip
+        obs = [
+            Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
+            for d, r, c in zip(dets, results, crops, strict=True)
+        ]
         ended = self.tracker.update(idx, captured_at, frame, obs)
         return self._finish(ended, gps)
 

@@ -18,7 +18,7 @@ from contract.topics import READS
 from edge.candidates import CandidateSettings
 from edge.detector import PlateDetector
 from edge.evidence import EvidenceWindow
-from edge.frames import SourceStats, VideoFileSource, read_frames
+from edge.frames import SourceStats, VideoFileSource, open_video, read_frames
 from edge.ocr import PlateReader
 from edge.pipeline import EdgePipeline, FinishedRead, PipelineSettings
 
@@ -78,6 +78,7 @@ async def run_edge(
     `on_read` sees the in-process read (with plaintext candidates) and is for tests and
     benchmarks that measure accuracy; it must not write the plaintext anywhere.
     """
+    open_video(settings.source.path).release()  # a missing or broken video fails before the models load
     evidence = EvidenceWindow(settings.evidence_window_s)
     pipeline = build_pipeline(settings, keys, evidence)
     await ensure_topics(settings.kafka)

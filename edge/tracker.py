@@ -107,10 +107,13 @@ class Tracker:
 
     def update(self, frame_idx: int, at: datetime, frame: BgrImage, observations: list[Observation]) -> list[Track]:
         pairs = sorted(
-            ((iou(t.predicted(frame_idx), o.box), ti, oi)
-             for ti, t in enumerate(self._tracks) for oi, o in enumerate(observations)),
+            (
+                (iou(t.predicted(frame_idx), o.box), ti, oi)
+                for ti, t in enumerate(self._tracks)
+                for oi, o in enumerate(observations)
+            ),
             reverse=True,
-        )  # fmt: skip
+        )
         used_t: set[int] = set()
         used_o: set[int] = set()
         for score, ti, oi in pairs:
@@ -128,8 +131,11 @@ class Tracker:
                 track.add(obs, frame_idx, frame)
                 self._tracks.append(track)
         s = self.settings
-        done = [t for t in self._tracks
-                if frame_idx - t.last_frame > s.max_gap_frames or frame_idx - t.first_frame >= s.max_age_frames]  # fmt: skip
+        done = [
+            t
+            for t in self._tracks
+            if frame_idx - t.last_frame > s.max_gap_frames or frame_idx - t.first_frame >= s.max_age_frames
+        ]
         self._tracks = [t for t in self._tracks if t not in done]
         return [t for t in done if t.frames >= s.min_frames]
 

@@ -38,8 +38,7 @@ async def publish(entries: Sequence[HotlistEntry], kafka: KafkaSettings, topic: 
     await start_client(producer, kafka)
     try:
         futures = [
-            await producer.send(topic, value=e.model_dump_json().encode(), key=e.kafka_key.encode())
-            for e in entries
+            await producer.send(topic, value=e.model_dump_json().encode(), key=e.kafka_key.encode()) for e in entries
         ]
         await asyncio.gather(*futures)
     finally:

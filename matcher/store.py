@@ -41,10 +41,20 @@ class HitStore:
             for hit in hits:
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO hits VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (hit.hit_id, hit.read_event_id, hit.list, hit.reference, hit.plate,
-                     hit.captured_at.isoformat(), hit.matched_at.isoformat(), hit.vehicle_id,
-                     hit.camera_id, hit.probability, hit.model_dump_json()),
-                )  # fmt: skip
+                    (
+                        hit.hit_id,
+                        hit.read_event_id,
+                        hit.list,
+                        hit.reference,
+                        hit.plate,
+                        hit.captured_at.isoformat(),
+                        hit.matched_at.isoformat(),
+                        hit.vehicle_id,
+                        hit.camera_id,
+                        hit.probability,
+                        hit.model_dump_json(),
+                    ),
+                )
                 if cur.rowcount:
                     new.append(hit)
         return new

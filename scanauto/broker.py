@@ -51,10 +51,21 @@ class EmbeddedBroker:
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self._proc = subprocess.Popen(
-                [str(broker_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdout=out, stderr=out, env=env, start_new_session=True,
-            )  # fmt: skip
+                [
+                    str(broker_binary()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=out,
+                stderr=out,
+                env=env,
+                start_new_session=True,
+            )
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()

@@ -82,8 +82,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             from models.detector.train import main as train_main
     except ModuleNotFoundError as exc:
-        raise ScanautoError(f"training needs the 'train' extra ({exc.name} missing): "
-                            "pip install -e '.[train]'") from None  # fmt: skip
+        raise ScanautoError(
+            f"training needs the 'train' extra ({exc.name} missing): pip install -e '.[train]'"
+        ) from None
     return int(train_main(args.rest))
 
 
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("aiokafka").setLevel(logging.ERROR if not args.verbose else logging.DEBUG)
+    # aiokafka logs every failed connection attempt; our own error says it once, with a hint.
+    logging.getLogger("aiokafka").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     try:
         return int(args.func(args))
     except ScanautoError as exc:

@@ -18,7 +18,6 @@ from contract.digest import DigestKey, KeyRing
 from contract.events import Hit, utcnow
 from contract.sidecodes import format_display, is_valid_dutch
 from edge.frames import VideoFileSource
-from edge.pipeline import FinishedRead
 from edge.service import EdgeSettings, EdgeStats, run_edge
 from ingest.lists import parse_csv
 from ingest.publisher import entries_for, publish
@@ -78,8 +77,10 @@ def _write_lists(settings: DemoSettings, truth: DriveByTruth, folder: Path) -> d
         if plate not in in_video and plate not in decoys:
             decoys.append(plate)
     expected: dict[str, tuple[str, str]] = {}
-    for list_name, plates in (("stolen", chosen[: settings.stolen] + decoys[::2]),
-                              ("false-plate", chosen[settings.stolen :] + decoys[1::2])):  # fmt: skip
+    for list_name, plates in (
+        ("stolen", chosen[: settings.stolen] + decoys[::2]),
+        ("false-plate", chosen[settings.stolen :] + decoys[1::2]),
+    ):
         lines = ["plate,reference,valid_until"]
         for i, plate in enumerate(plates):
             ref = f"{'SV' if list_name == 'stolen' else 'FP'}-{settings.seed}-{i:04d}"
@@ -90,8 +91,9 @@ def _write_lists(settings: DemoSettings, truth: DriveByTruth, folder: Path) -> d
     return expected
 
 
-async def run_demo_pipeline(settings: DemoSettings, stop: asyncio.Event, workdir: Path,
-                            on_read: object = None) -> DemoResult:  # fmt: skip
+async def run_demo_pipeline(
+    settings: DemoSettings, stop: asyncio.Event, workdir: Path, on_read: object = None
+) -> DemoResult:
     say = (lambda *a: None) if settings.quiet else (lambda *a: print(*a, flush=True))
     video = workdir / "driveby.mp4"
     say(f"[demo] rendering a {settings.cars}-car drive-by video (seed {settings.seed}) ...")
@@ -110,19 +112,24 @@ async def run_demo_pipeline(settings: DemoSettings, stop: asyncio.Event, workdir
         for list_name in ("stolen", "false-plate"):
             parsed = parse_csv(workdir / f"{list_name}.csv", list_name, now)
             acked = await publish(entries_for(parsed.rows, keys, now), kafka)
-            say(f"[demo] ingest {list_name}: {len(parsed.rows)} accepted, {len(parsed.rejected)} rejected, "
-                f"{acked} entries published")  # fmt: skip
+            say(
+                f"[demo] ingest {list_name}: {len(parsed.rows)} accepted, {len(parsed.rejected)} rejected, "
+                f"{acked} entries published"
+            )
 
         def on_hit(hit: Hit) -> None:
             result.hits.append(hit)
-            say(f"[HIT] list={hit.list} reference={hit.reference} plate={format_display(hit.plate)} "
-                f"captured={hit.captured_at.isoformat(timespec='milliseconds')} p={hit.probability:.2f}")  # fmt: skip
+            say(
+                f"[HIT] list={hit.list} reference={hit.reference} plate={format_display(hit.plate)} "
+                f"captured={hit.captured_at.isoformat(timespec='milliseconds')} p={hit.probability:.2f}"
+            )
 
         matcher = Matcher(
-            MatcherSettings(kafka=kafka, store_path=workdir / "hits.sqlite", session_timeout_ms=6000,
-                            heartbeat_interval_ms=500),
+            MatcherSettings(
+                kafka=kafka, store_path=workdir / "hits.sqlite", session_timeout_ms=6000, heartbeat_interval_ms=500
+            ),
             on_hit=on_hit,
-        )  # fmt: skip
+        )
         await matcher.start()
         matcher_stop = asyncio.Event()
         matcher_task = asyncio.create_task(matcher.run(matcher_stop), name="matcher")

@@ -21,8 +21,10 @@ async def ingest_main(args: argparse.Namespace) -> int:
     for rej in parsed.rejected:
         print(f"{args.file}:{rej.line}: rejected: {rej.reason}", file=sys.stderr)
     acked = await publish(entries_for(parsed.rows, keys, now), KafkaSettings(bootstrap_servers=args.bootstrap_servers))
-    print(f"{args.file}: {len(parsed.rows)} rows accepted ({acked} hotlist entries published under "
-          f"{len(keys.keys)} key(s)), {len(parsed.rejected)} rejected")  # fmt: skip
+    print(
+        f"{args.file}: {len(parsed.rows)} rows accepted ({acked} hotlist entries published under "
+        f"{len(keys.keys)} key(s)), {len(parsed.rejected)} rejected"
+    )
     return 5 if parsed.rejected else 0
 
 
@@ -35,8 +37,12 @@ async def matcher_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
     if args.validate_config:
         print(settings.model_dump_json(indent=2))
         return 0
-    matcher = Matcher(settings, on_hit=lambda h: print(f"HIT {h.list} {h.reference} {h.plate} "
-                                                        f"{h.captured_at.isoformat()} {h.vehicle_id}", flush=True))  # fmt: skip
+    matcher = Matcher(
+        settings,
+        on_hit=lambda h: print(
+            f"HIT {h.list} {h.reference} {h.plate} {h.captured_at.isoformat()} {h.vehicle_id}", flush=True
+        ),
+    )
     await matcher.start()
     try:
         await matcher.run(stop)
@@ -60,6 +66,8 @@ async def edge_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
         print(settings.model_dump_json(indent=2))
         return 0
     stats = await run_edge(settings, keys, stop)
-    print(f"edge: {stats.frames} frames at {stats.fps:.1f} fps, {stats.reads} reads published, "
-          f"{stats.corrupt_frames} corrupt frames skipped")  # fmt: skip
+    print(
+        f"edge: {stats.frames} frames at {stats.fps:.1f} fps, {stats.reads} reads published, "
+        f"{stats.corrupt_frames} corrupt frames skipped"
+    )
     return 0

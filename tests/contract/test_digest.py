@@ -37,8 +37,9 @@ def test_digest_refuses_unnormalised_text() -> None:
         digest("ab-12-34", KEY)
 
 
-@pytest.mark.parametrize(("secret", "reason"), [(b"short", "at least 32"), (b"a" * 40, "not random"),
-                                                 (b"password" * 4, "not random")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("secret", "reason"), [(b"short", "at least 32"), (b"a" * 40, "not random"), (b"password" * 4, "not random")]
+)
 def test_weak_keys_are_refused(secret: bytes, reason: str) -> None:
     with pytest.raises(FleetKeyError, match=reason):
         DigestKey("weak", secret)

@@ -12,10 +12,17 @@ DIGEST = "ab" * 32
 
 def _read(**over: object) -> dict[str, object]:
     base: dict[str, object] = dict(
-        event_id=new_event_id(), vehicle_id="scan-01", camera_id="cam-1", captured_at=utcnow(), key_id="k1",
-        candidates=[Candidate(digest=DIGEST, probability=0.9)], models=ModelVersions(detector="d", ocr="o"),
-        detection_confidence=0.9, ocr_confidence=0.8, frames=3,
-    )  # fmt: skip
+        event_id=new_event_id(),
+        vehicle_id="scan-01",
+        camera_id="cam-1",
+        captured_at=utcnow(),
+        key_id="k1",
+        candidates=[Candidate(digest=DIGEST, probability=0.9)],
+        models=ModelVersions(detector="d", ocr="o"),
+        detection_confidence=0.9,
+        ocr_confidence=0.8,
+        frames=3,
+    )
     base.update(over)
     return base
 

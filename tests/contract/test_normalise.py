@@ -22,8 +22,9 @@ def test_normalise_maps_to_canonical_text(raw: str, expected: str) -> None:
     assert normalise(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "reason"), [("", "empty"), (" - ", "empty"), ("AB!12", "'!'"),
-                                              ("ABCDEFGHIJK", "at most 10")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "reason"), [("", "empty"), (" - ", "empty"), ("AB!12", "'!'"), ("ABCDEFGHIJK", "at most 10")]
+)
 def test_normalise_rejects_with_reason(raw: str, reason: str) -> None:
     with pytest.raises(PlateTextError, match=reason):
         normalise(raw)

@@ -42,8 +42,10 @@ def test_row_for_another_list_is_rejected(tmp_path: Path) -> None:
     assert "false-plate" in parsed.rejected[0].reason
 
 
-@pytest.mark.parametrize(("content", "message"), [("", "empty"), ("plate,reference\n", "no rows"),
-                                                   ("number,ref\nAB1234,x\n", "lacks column")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "empty"), ("plate,reference\n", "no rows"), ("number,ref\nAB1234,x\n", "lacks column")],
+)
 def test_unusable_files_are_clear_errors(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "list.csv"
     path.write_text(content)

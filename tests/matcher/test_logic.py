@@ -10,19 +10,39 @@ from matcher.logic import Outcome, decide
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
-def _entry(keys: KeyRing, plate: str, list_name: str = "stolen", ref: str = "SV-1",
-           valid_until: datetime | None = None) -> HotlistEntry:  # fmt: skip
-    return HotlistEntry(key_id=keys.current.key_id, digest=digest(plate, keys.current), list=list_name,  # type: ignore[arg-type]
-                        reference=ref, plate=plate, valid_until=valid_until, published_at=NOW)  # fmt: skip
+def _entry(
+    keys: KeyRing, plate: str, list_name: str = "stolen", ref: str = "SV-1", valid_until: datetime | None = None
+) -> HotlistEntry:
+    return HotlistEntry(
+        key_id=keys.current.key_id,
+        digest=digest(plate, keys.current),
+        list=list_name,  # type: ignore[arg-type]
+        reference=ref,
+        plate=plate,
+        valid_until=valid_until,
+        published_at=NOW,
+    )
 
 
 def _read(keys: KeyRing, *plates: str, key_id: str | None = None) -> bytes:
-    return PlateRead(
-        event_id=new_event_id(), vehicle_id="scan-01", camera_id="cam", captured_at=NOW,
-        key_id=key_id or keys.current.key_id,
-        candidates=[Candidate(digest=digest(p, keys.current), probability=0.9 - i * 0.1) for i, p in enumerate(plates)],
-        models=ModelVersions(detector="d", ocr="o"), detection_confidence=0.9, ocr_confidence=0.9, frames=4,
-    ).model_dump_json().encode()  # fmt: skip
+    return (
+        PlateRead(
+            event_id=new_event_id(),
+            vehicle_id="scan-01",
+            camera_id="cam",
+            captured_at=NOW,
+            key_id=key_id or keys.current.key_id,
+            candidates=[
+                Candidate(digest=digest(p, keys.current), probability=0.9 - i * 0.1) for i, p in enumerate(plates)
+            ],
+            models=ModelVersions(detector="d", ocr="o"),
+            detection_confidence=0.9,
+            ocr_confidence=0.9,
+            frames=4,
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 def _index(*entries: HotlistEntry) -> HotlistIndex:
@@ -72,7 +92,11 @@ def test_same_read_gives_the_same_hit_id(keys: KeyRing) -> None:
 
 def test_malformed_oversized_and_unknown_key_reads_go_to_dead_letter(keys: KeyRing) -> None:
     index = _index(_entry(keys, "AB1234"))
-    for raw, reason in [(b"{not json", "invalid"), (b"x" * 70_000, "exceeds"), (None, "empty"),
-                        (_read(keys, "AB1234", key_id="other-key"), "unknown key id")]:  # fmt: skip
+    for raw, reason in [
+        (b"{not json", "invalid"),
+        (b"x" * 70_000, "exceeds"),
+        (None, "empty"),
+        (_read(keys, "AB1234", key_id="other-key"), "unknown key id"),
+    ]:
         d = decide(raw, index, NOW)
         assert d.outcome is Outcome.DEAD_LETTER and reason in d.reason

@@ -17,15 +17,23 @@ from matcher.store import HitStore
 
 def _read(keys: KeyRing, plate: str, event_id: str | None = None) -> PlateRead:
     return PlateRead(
-        event_id=event_id or new_event_id(), vehicle_id="scan-01", camera_id="cam", captured_at=utcnow(),
-        key_id=keys.current.key_id, candidates=[Candidate(digest=digest(plate, keys.current), probability=0.9)],
-        models=ModelVersions(detector="d", ocr="o"), detection_confidence=0.9, ocr_confidence=0.9, frames=4,
-    )  # fmt: skip
+        event_id=event_id or new_event_id(),
+        vehicle_id="scan-01",
+        camera_id="cam",
+        captured_at=utcnow(),
+        key_id=keys.current.key_id,
+        candidates=[Candidate(digest=digest(plate, keys.current), probability=0.9)],
+        models=ModelVersions(detector="d", ocr="o"),
+        detection_confidence=0.9,
+        ocr_confidence=0.9,
+        frames=4,
+    )
 
 
 async def _drain(kafka: KafkaSettings, topic: str, expect: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=50)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest", fetch_max_wait_ms=50
+    )
     await consumer.start()
     out: list[bytes] = []
     try:
@@ -42,13 +50,15 @@ async def _drain(kafka: KafkaSettings, topic: str, expect: int) -> list[bytes]:
     return out
 
 
-async def test_matcher_stores_hits_once_and_commits_after_durability(kafka: KafkaSettings, keys: KeyRing,
-                                                                      tmp_path: Path) -> None:  # fmt: skip
+async def test_matcher_stores_hits_once_and_commits_after_durability(
+    kafka: KafkaSettings, keys: KeyRing, tmp_path: Path
+) -> None:
     await ensure_topics(kafka)
     rows = [ListRow(2, "AB1234", "stolen", "SV-1", None)]
     await publish(entries_for(rows, keys, utcnow()), kafka)
-    settings = MatcherSettings(kafka=kafka, store_path=tmp_path / "hits.sqlite", session_timeout_ms=6000,
-                               heartbeat_interval_ms=500)  # fmt: skip
+    settings = MatcherSettings(
+        kafka=kafka, store_path=tmp_path / "hits.sqlite", session_timeout_ms=6000, heartbeat_interval_ms=500
+    )
     seen: list[Hit] = []
     matcher = Matcher(settings, on_hit=seen.append)
     await matcher.start()
@@ -56,9 +66,12 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(kafka: Kafk
     hit_read = _read(keys, "AB1234")
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
     await producer.start()
-    for value in [hit_read.model_dump_json().encode(), _read(keys, "BD12FG").model_dump_json().encode(),
-                  hit_read.model_dump_json().encode(),  # redelivered: same event id
-                  b'{"kind": "plate-read", "schema_version": 99}']:  # fmt: skip
+    for value in [
+        hit_read.model_dump_json().encode(),
+        _read(keys, "BD12FG").model_dump_json().encode(),
+        hit_read.model_dump_json().encode(),  # redelivered: same event id
+        b'{"kind": "plate-read", "schema_version": 99}',
+    ]:
         await producer.send_and_wait(READS, value, key=b"k")
     await producer.stop()
 
@@ -71,7 +84,12 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(kafka: Kafk
     stop.set()
     await task
     assert await matcher.lag() == 0  # everything handled was committed
-    assert (matcher.stats.reads, matcher.stats.hits, matcher.stats.discarded, matcher.stats.dead_letters) == (4, 1, 1, 1)
+    assert (matcher.stats.reads, matcher.stats.hits, matcher.stats.discarded, matcher.stats.dead_letters) == (
+        4,
+        1,
+        1,
+        1,
+    )
     assert matcher.stats.duplicate_hits == 1
     assert [h.plate for h in seen] == ["AB1234"]  # notified once
     await matcher.stop()

@@ -1,0 +1,50 @@
+"""Candidates: the OCR's own probabilities rank alternatives; sidecodes demote impossible texts."""
+
+from itertools import pairwise
+
+import numpy as np
+
+from edge.candidates import CandidateSettings, candidates
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+SLOTS = 10
+
+
+def _probs(*slots: dict[str, float]) -> np.ndarray:
+    """A (slots, alphabet) matrix; unspecified slots are padding."""
+    out = np.full((SLOTS, len(ALPHABET)), 1e-4, dtype=np.float32)
+    for i in range(SLOTS):
+        dist = slots[i] if i < len(slots) else {"_": 1.0}
+        for ch, p in dist.items():
+            out[i, ALPHABET.index(ch)] = p
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def test_best_reading_comes_first_and_alternatives_follow_by_probability() -> None:
+    probs = _probs({"G": 0.95}, {"B": 0.6, "8": 0.4}, {"B": 0.99}, {"0": 0.98}, {"1": 0.97}, {"B": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "GBB01B" and got[0].sidecode == 11
+    # G8B01B fits no sidecode, so it is demoted below every valid reading.
+    texts = [c.text for c in got]
+    assert "G8B01B" not in texts[:1]
+    assert all(a.probability >= b.probability for a, b in pairwise(got))
+
+
+def test_confusable_alternative_that_is_a_valid_plate_is_kept() -> None:
+    # 'O' vs '0' in a digit group: only the digit reading fits sidecode 1 (XX-99-99).
+    probs = _probs({"B": 0.99}, {"D": 0.99}, {"1": 0.99}, {"O": 0.55, "0": 0.45}, {"3": 0.99}, {"4": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "BD1034"
+    assert "BD1O34" in [c.text for c in got]  # still digested, but ranked after the valid one
+
+
+def test_at_most_max_candidates() -> None:
+    flat = {ch: 0.3 for ch in "B8D"}
+    probs = _probs(flat, flat, flat, flat, flat, flat)
+    assert len(candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=5))) == 5
+
+
+def test_foreign_plate_keeps_its_text() -> None:
+    probs = _probs({"M": 0.99}, {"U": 0.99}, {"C": 0.99}, {"1": 0.99}, {"2": 0.99}, {"3": 0.99}, {"4": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "MUC1234" and got[0].sidecode is None

@@ -1,0 +1,48 @@
+"""One read per vehicle pass: observations of a moving plate join one track; votes fuse frames."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from edge.tracker import Observation, Tracker, TrackerSettings
+
+T0 = datetime(2026, 11, 23, tzinfo=UTC)
+FRAME = np.zeros((720, 1280, 3), np.uint8)
+
+
+def _obs(x: int, probs: np.ndarray) -> Observation:
+    return Observation((x, 400, x + 150, 435), 0.9, probs, FRAME[400:435, x : x + 150])
+
+
+def _onehot(index: int, p: float = 0.9) -> np.ndarray:
+    probs = np.full((10, 37), (1 - p) / 36, np.float32)
+    probs[:, index] = p
+    return probs
+
+
+def test_two_plates_passing_give_two_tracks() -> None:
+    tracker = Tracker(TrackerSettings(max_gap_frames=3))
+    ended = []
+    for f in range(30):  # two plates moving left at 30 px/frame, 600 px apart
+        obs = [_obs(1100 - 30 * f, _onehot(1)), _obs(1700 - 30 * f, _onehot(2))]
+        obs = [o for o in obs if 0 <= o.box[0] < 1130]
+        ended += tracker.update(f, T0, FRAME, obs)
+    ended += tracker.flush()
+    assert len(ended) == 2
+    assert sorted(t.frames for t in ended) == [10, 30]
+
+
+def test_voting_prefers_the_majority_of_frames() -> None:
+    tracker = Tracker(TrackerSettings())
+    for f in range(7):
+        tracker.update(f, T0, FRAME, [_obs(1000 - 20 * f, _onehot(5 if f in (2, 5) else 8, 0.7))])
+    (track,) = tracker.flush()
+    assert int(track.fused.argmax(axis=1)[0]) == 8
+    assert track.best_crop is not None
+
+
+def test_single_frame_flicker_is_not_reported() -> None:
+    tracker = Tracker(TrackerSettings(min_frames=2, max_gap_frames=2))
+    tracker.update(0, T0, FRAME, [_obs(500, _onehot(1))])
+    ended = [t for f in range(1, 5) for t in tracker.update(f, T0, FRAME, [])]
+    assert ended == [] and tracker.active == 0
