@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from contract.digest import DigestKey, KeyRing
 from contract.events import Hit, utcnow
 from contract.sidecodes import format_display, is_valid_dutch
 from edge.frames import VideoFileSource
+from edge.pipeline import FinishedRead
 from edge.service import EdgeSettings, EdgeStats, run_edge
 from ingest.lists import parse_csv
 from ingest.publisher import entries_for, publish
@@ -92,8 +94,13 @@ def _write_lists(settings: DemoSettings, truth: DriveByTruth, folder: Path) -> d
 
 
 async def run_demo_pipeline(
-    settings: DemoSettings, stop: asyncio.Event, workdir: Path, on_read: object = None
+    settings: DemoSettings,
+    stop: asyncio.Event,
+    workdir: Path,
+    on_read: Callable[[FinishedRead], None] | None = None,
+    before_stop: Callable[[KafkaSettings], Awaitable[None]] | None = None,
 ) -> DemoResult:
+    """Run the demo; `on_read` and `before_stop` (called while the broker still runs) are for tests."""
     say = (lambda *a: None) if settings.quiet else (lambda *a: print(*a, flush=True))
     video = workdir / "driveby.mp4"
     say(f"[demo] rendering a {settings.cars}-car drive-by video (seed {settings.seed}) ...")
@@ -136,7 +143,7 @@ async def run_demo_pipeline(
         try:
             edge_settings = EdgeSettings(source=VideoFileSource(path=video), kafka=kafka)
             say("[demo] edge: detecting and reading plates ...")
-            result.edge = await run_edge(edge_settings, keys, stop, on_read=on_read)  # type: ignore[arg-type]
+            result.edge = await run_edge(edge_settings, keys, stop, on_read=on_read)
             deadline = time.monotonic() + 60
             while matcher.stats.reads < result.edge.reads and time.monotonic() < deadline:
                 if matcher_task.done():
@@ -147,6 +154,8 @@ async def run_demo_pipeline(
             await asyncio.gather(matcher_task, return_exceptions=True)
             await matcher.stop()
         result.discarded, result.dead_letters = matcher.stats.discarded, matcher.stats.dead_letters
+        if before_stop is not None:
+            await before_stop(kafka)
     return result
 
 
