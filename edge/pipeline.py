@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -79,20 +80,30 @@ class EdgePipeline:
         self.frames = 0
         self.detections = 0
         self.rejected_tracks = 0
+        self.stage_s = {"detect": 0.0, "ocr": 0.0, "track": 0.0, "digest": 0.0}  # seconds per stage, summed
 
     def process(self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None) -> list[FinishedRead]:
         idx = self.frames
         self.frames += 1
+        t0 = time.perf_counter()
         dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
         self.detections += len(dets)
+        t1 = time.perf_counter()
         crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), self.settings.crop_margin) for d in dets]
         results = self.reader.read(crops)
+        t2 = time.perf_counter()
+        self.stage_s["detect"] += t1 - t0
+        self.stage_s["ocr"] += t2 - t1
         obs = [
             Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
             for d, r, c in zip(dets, results, crops, strict=True)
         ]
         ended = self.tracker.update(idx, captured_at, frame, obs)
-        return self._finish(ended, gps)
+        t3 = time.perf_counter()
+        reads = self._finish(ended, gps)
+        self.stage_s["track"] += t3 - t2
+        self.stage_s["digest"] += time.perf_counter() - t3
+        return reads
 
     def flush(self, gps: GpsFix | None = None) -> list[FinishedRead]:
         return self._finish(self.tracker.flush(), gps)

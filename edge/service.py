@@ -48,7 +48,7 @@ class EdgeStats:
     corrupt_frames: int = 0
     reads: int = 0
     seconds: float = 0.0
-    stage_ms: dict[str, float] = field(default_factory=dict)
+    stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per frame of each stage
 
     @property
     def fps(self) -> float:
@@ -112,5 +112,6 @@ async def run_edge(
         evidence.clear()
         stats.seconds = time.perf_counter() - t0
         stats.frames, stats.corrupt_frames = source_stats.frames, source_stats.corrupt
+        stats.stage_ms = {k: 1000 * v / max(1, stats.frames) for k, v in pipeline.stage_s.items()}
     log.info("edge done: %d frames, %d reads, %.1f fps", stats.frames, stats.reads, stats.fps)
     return stats

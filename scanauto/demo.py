@@ -165,6 +165,7 @@ def summary(result: DemoResult) -> dict[str, object]:
         "cars": len(result.truth.cars),
         "frames": edge.frames,
         "fps": round(edge.fps, 1),
+        "ms_per_frame": {k: round(v, 2) for k, v in edge.stage_ms.items()},
         "reads": edge.reads,
         "hits": len(result.hits),
         "non_hits_discarded": result.discarded,
