@@ -1,0 +1,1 @@
+"""The plate detector: training data, training, evaluation and the exported ONNX model."""

@@ -1,0 +1,101 @@
+"""Detector training data: synthetic scenes, drive-by frames and (optionally) labelled manifests."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from edge.detector import letterbox
+from models.synth.scenes import render_scene
+from models.synth.video import DriveBySpec, build_driveby
+
+INPUT_W, INPUT_H = 640, 384
+"""Model input size: a 1280x720 frame is halved to 640x360 and padded to 640x384."""
+
+# Seed namespaces (first element of the seed sequence) keep training, evaluation and tests disjoint.
+TRAIN_SCENES, EVAL_SCENES, TEST_SCENES = 101, 202, 303
+TRAIN_DRIVEBY_SEEDS = (11_001, 11_002, 11_003, 11_004, 11_005, 11_006)
+EVAL_DRIVEBY_SEEDS = (22_001, 22_002, 22_003)
+EVAL_ONLY_SETS = ("openalpr",)  # AGPL evaluation data: never train on it
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One training image at model input size and its plate boxes (N, 4) x1, y1, x2, y2 in input pixels."""
+
+    image: npt.NDArray[np.uint8]
+    boxes: npt.NDArray[np.float32]
+
+
+def _to_sample(frame: npt.NDArray[np.uint8], boxes: Iterable[tuple[float, float, float, float]]) -> Sample:
+    image, scale = letterbox(frame, INPUT_W, INPUT_H)
+    arr = np.array(list(boxes), np.float32).reshape(-1, 4) * scale
+    return Sample(image, arr)
+
+
+def scene_sample(namespace: int, index: int) -> Sample:
+    """Synthetic scene number `index` of seed namespace `namespace`, at model input size."""
+    scene = render_scene(np.random.default_rng([namespace, index]))
+    return _to_sample(scene.image, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates])
+
+
+def driveby_samples(seed: int, every: int) -> list[Sample]:
+    """Every `every`-th frame of drive-by `seed` (with mild blur/noise on odd seeds), at input size."""
+    spec = DriveBySpec(seed=seed, blur=0.8 if seed % 2 else 0.0, noise=4.0 if seed % 2 else 0.0)
+    drive = build_driveby(spec)
+    out = []
+    for i in range(seed % every, len(drive), every):
+        boxes = [b for _, b in drive.truth.boxes_at(i)]
+        out.append(_to_sample(drive.frame(i), boxes))
+    return out
+
+
+def manifest_samples(manifest: Path, split: str | None) -> list[Sample]:
+    """Images and boxes of a DATA.md manifest (rows of `split` only, if given). Refuses evaluation-only sets."""
+    if any(name in str(manifest).lower() for name in EVAL_ONLY_SETS):
+        raise ValueError(f"{manifest} is an evaluation-only set; it must never be used for training")
+    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    with manifest.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if split is not None and row.get("split") != split:
+                continue
+            boxes = rows.setdefault(row["image"], [])
+            if row["x1"]:
+                boxes.append((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])))
+    out = []
+    for rel, boxes in rows.items():
+        frame = cv2.imread(str(manifest.parent / rel), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise FileNotFoundError(f"cannot read image {manifest.parent / rel} listed in {manifest}")
+        out.append(_to_sample(frame, boxes))
+    return out
+
+
+def _scene_job(args: tuple[int, int]) -> Sample:
+    return scene_sample(*args)
+
+
+def synthetic_samples(namespace: int, count: int, workers: int, progress: bool = True) -> list[Sample]:
+    """`count` scenes of `namespace`, rendered in `workers` processes, in index order."""
+    jobs = [(namespace, i) for i in range(count)]
+    bar = tqdm(total=count, desc="scenes", unit="img", disable=not progress)
+    out: list[Sample] = []
+    if workers <= 1:
+        for job in jobs:
+            out.append(_scene_job(job))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for sample in pool.map(_scene_job, jobs, chunksize=16):
+                out.append(sample)
+                bar.update()
+    bar.close()
+    return out

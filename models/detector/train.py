@@ -1,0 +1,229 @@
+"""Train the plate detector (CenterNet-style heatmap + box head, stride 4) on CPU and export ONNX."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.detector.data import (
+    INPUT_H,
+    INPUT_W,
+    TRAIN_DRIVEBY_SEEDS,
+    TRAIN_SCENES,
+    Sample,
+    driveby_samples,
+    manifest_samples,
+    synthetic_samples,
+)
+
+STRIDE = 4
+CROP_H, CROP_W = 256, 320  # training crops; the network is fully convolutional
+DEFAULT_OUT = Path(__file__).resolve().parent / "plate_detector.onnx"
+
+
+def _cbr(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class PlateNet(nn.Module):
+    """Plain 3x3 conv backbone (strides 2..32), FPN-lite merge back to stride 4, heatmap + box heads.
+
+    Plain convolutions train faster on CPU than depthwise-separable ones at the same accuracy here.
+    """
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.c2 = _cbr(3, 16, 3, 2)
+        self.c4 = nn.Sequential(_cbr(16, 24, 3, 2), _cbr(24, 24))
+        self.c8 = nn.Sequential(_cbr(24, 48, 3, 2), _cbr(48, 48))
+        self.c16 = nn.Sequential(_cbr(48, 64, 3, 2), _cbr(64, 64))
+        self.c32 = nn.Sequential(_cbr(64, 96, 3, 2), _cbr(96, 96))
+        self.l4, self.l8 = _cbr(24, width, 1), _cbr(48, width, 1)
+        self.l16, self.l32 = _cbr(64, width, 1), _cbr(96, width, 1)
+        self.s8, self.s4 = _cbr(width, width), _cbr(width, width)
+        self.heat = nn.Conv2d(width, 1, 1)
+        self.reg = nn.Conv2d(width, 4, 1)
+        nn.init.constant_(self.heat.bias, -2.19)  # start at p = 0.1, as CenterNet does
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c4 = self.c4(self.c2(x))
+        c8 = self.c8(c4)
+        c16 = self.c16(c8)
+        c32 = self.c32(c16)
+        p16 = self.l16(c16) + F.interpolate(self.l32(c32), scale_factor=2.0, mode="nearest")
+        p8 = self.s8(self.l8(c8) + F.interpolate(p16, scale_factor=2.0, mode="nearest"))
+        p4 = self.s4(self.l4(c4) + F.interpolate(p8, scale_factor=2.0, mode="nearest"))
+        return torch.sigmoid(self.heat(p4)), self.reg(p4)
+
+
+def targets(
+    boxes: np.ndarray, ignore: np.ndarray, out_h: int, out_w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Heatmap, regression (4, h, w), regression weight and heatmap loss mask for one crop.
+
+    Each plate is an elongated Gaussian peaking at 1 in the cell holding its centre; the box is
+    regressed in every cell where its Gaussian exceeds 0.3, weighted by the Gaussian (TTFNet-style).
+    `ignore` boxes (plates cut by the crop edge) are masked out of the heatmap loss.
+    """
+    mask = np.ones((out_h, out_w), np.float32)
+    for x1, y1, x2, y2 in ignore:
+        c0, r0 = max(0, int(x1 / STRIDE) - 1), max(0, int(y1 / STRIDE) - 1)
+        mask[r0 : int(y2 / STRIDE) + 2, c0 : int(x2 / STRIDE) + 2] = 0.0
+    heat = np.zeros((out_h, out_w), np.float32)
+    reg = np.zeros((4, out_h, out_w), np.float32)
+    weight = np.zeros((out_h, out_w), np.float32)
+    ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    for x1, y1, x2, y2 in boxes:
+        cx, cy = (x1 + x2) / 2 / STRIDE, (y1 + y2) / 2 / STRIDE
+        wc, hc = max(1.0, (x2 - x1) / STRIDE), max(0.5, (y2 - y1) / STRIDE)
+        ix, iy = min(out_w - 1, int(cx)), min(out_h - 1, int(cy))
+        sx, sy = max(0.6, 0.16 * wc), max(0.5, 0.16 * hc)
+        g = np.exp(-((xs - ix) ** 2 / (2 * sx * sx) + (ys - iy) ** 2 / (2 * sy * sy)))
+        np.maximum(heat, g, out=heat)
+        region = (g > 0.3) & (g > weight)
+        reg[0][region] = cx - xs[region]
+        reg[1][region] = cy - ys[region]
+        reg[2][region] = math.log(wc)
+        reg[3][region] = math.log(hc)
+        weight[region] = g[region]
+    return heat[None], reg, weight[None], mask[None]
+
+
+def focal_loss(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss, normalised by the number of plate centres."""
+    pred = pred.clamp(1e-4, 1 - 1e-4)
+    pos = gt.eq(1).float() * mask
+    pos_loss = torch.log(pred) * (1 - pred) ** 2 * pos
+    neg_loss = torch.log(1 - pred) * pred**2 * (1 - gt) ** 4 * (1 - pos) * mask
+    return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
+
+
+def _crop(sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CROP_H x CROP_W window, usually around a random plate; returns image, whole and cut boxes."""
+    h, w = sample.image.shape[:2]
+    boxes = sample.boxes
+    if len(boxes) and rng.random() < 0.85:
+        x1, y1, x2, y2 = boxes[rng.integers(len(boxes))]
+        lo_x, hi_x = max(0.0, x2 - CROP_W), min(float(w - CROP_W), x1)
+        lo_y, hi_y = max(0.0, y2 - CROP_H), min(float(h - CROP_H), y1)
+        cx = int(rng.uniform(lo_x, hi_x)) if hi_x > lo_x else int(np.clip(x1, 0, w - CROP_W))
+        cy = int(rng.uniform(lo_y, hi_y)) if hi_y > lo_y else int(np.clip(y1, 0, h - CROP_H))
+    else:
+        cx, cy = int(rng.integers(0, w - CROP_W + 1)), int(rng.integers(0, h - CROP_H + 1))
+    img = sample.image[cy : cy + CROP_H, cx : cx + CROP_W]
+    shifted = boxes - np.array([cx, cy, cx, cy], np.float32)
+    inside = (shifted[:, 0] >= 0) & (shifted[:, 1] >= 0) & (shifted[:, 2] <= CROP_W) & (shifted[:, 3] <= CROP_H)
+    touching = (shifted[:, 2] > 0) & (shifted[:, 3] > 0) & (shifted[:, 0] < CROP_W) & (shifted[:, 1] < CROP_H)
+    return img, shifted[inside], shifted[touching & ~inside]
+
+
+def _batch(samples: list[Sample], idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    crops = [_crop(samples[i], rng) for i in idx]
+    imgs = np.stack([c[0] for c in crops]).astype(np.float32) / 255.0
+    # Photometric jitter per image: gain and offset, so exposure differences between sets matter less.
+    gain = rng.uniform(0.7, 1.3, (len(idx), 1, 1, 1)).astype(np.float32)
+    bias = rng.uniform(-0.08, 0.08, (len(idx), 1, 1, 1)).astype(np.float32)
+    imgs = np.clip(imgs * gain + bias, 0, 1)
+    tg = [targets(c[1], c[2], CROP_H // STRIDE, CROP_W // STRIDE) for c in crops]
+    stacked = (torch.from_numpy(np.stack([t[k] for t in tg])) for k in range(4))
+    return (torch.from_numpy(imgs.transpose(0, 3, 1, 2).copy()), *stacked)
+
+
+def export_onnx(model: nn.Module, path: Path) -> None:
+    """Export with a fixed 1x3x384x640 input (see edge/detector.py for the contract)."""
+    model.eval()
+    dummy = torch.zeros(1, 3, INPUT_H, INPUT_W)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        model, (dummy,), str(path), input_names=["image"], output_names=["heatmap", "regression"],
+        opset_version=17, dynamo=False,
+    )  # fmt: skip
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scanauto train detector", description=__doc__)
+    p.add_argument("--scenes", type=int, default=2400, help="synthetic scenes to render (seed namespace 101)")
+    p.add_argument("--driveby-every", type=int, default=8, help="use every n-th frame of 6 training drive-bys")
+    p.add_argument("--manifest", type=Path, action="append", default=[], help="extra labelled set (DATA.md)")
+    p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
+    p.add_argument("--minutes", type=float, default=20.0, help="training time budget (after data generation)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    t0 = time.monotonic()
+    samples = synthetic_samples(TRAIN_SCENES, args.scenes, args.workers)
+    for seed in TRAIN_DRIVEBY_SEEDS:
+        samples += driveby_samples(seed, args.driveby_every)
+    for manifest in args.manifest:
+        samples += manifest_samples(manifest, args.split)
+    n_plates = sum(len(s.boxes) for s in samples)
+    print(f"data: {len(samples)} images, {n_plates} plates in {time.monotonic() - t0:.0f} s", flush=True)
+
+    model = PlateNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    budget = args.minutes * 60.0
+    steps_per_epoch = max(1, len(samples) // args.batch)
+    total_steps, step, epoch = 10**9, 0, 0
+    t_train = time.monotonic()
+    losses: list[float] = []
+    while step < total_steps:
+        epoch += 1
+        order = rng.permutation(len(samples))
+        for b in range(steps_per_epoch):
+            if step >= total_steps:
+                break
+            img, heat, reg, weight, mask = _batch(samples, order[b * args.batch : (b + 1) * args.batch], rng)
+            if step == 20:
+                # Plan the run from the measured step time so it ends inside the budget.
+                per_step = (time.monotonic() - t_train) / 20
+                total_steps = max(40, int(budget / per_step))
+                print(f"plan: {total_steps} steps ({per_step:.2f} s/step, budget {args.minutes:.0f} min)", flush=True)
+            frac = step / total_steps if total_steps < 10**9 else 0.0
+            lr = args.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * frac))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            model.train()
+            p_heat, p_reg = model(img)
+            l_heat = focal_loss(p_heat, heat, mask)
+            l_reg = (F.l1_loss(p_reg, reg, reduction="none") * weight).sum() / weight.sum().clamp(min=1.0)
+            loss = l_heat + l_reg
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            if step % 50 == 0 or step == total_steps:
+                elapsed = time.monotonic() - t_train
+                eta = elapsed / step * (total_steps - step) if total_steps < 10**9 else float("nan")
+                print(
+                    f"epoch {epoch} step {step}/{total_steps} loss {np.mean(losses[-50:]):.3f} "
+                    f"(heat {float(l_heat):.3f} box {float(l_reg):.3f}) lr {lr:.2e} "
+                    f"{step * args.batch / elapsed:.1f} img/s eta {eta / 60:.1f} min",
+                    flush=True,
+                )
+    export_onnx(model, args.out)
+    size_kb = args.out.stat().st_size / 1024
+    print(f"wrote {args.out} ({size_kb:.0f} KB) after {(time.monotonic() - t0) / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
