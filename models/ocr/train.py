@@ -94,15 +94,31 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m models.ocr.train", description=__doc__)
     p.add_argument("--train-size", type=int, default=80_000, help="synthetic training crops")
     p.add_argument("--valid-size", type=int, default=2_000, help="synthetic validation crops")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is several times faster on a shared CPU)")
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
+    p.add_argument("--cache", type=Path, help="folder to keep generated arrays in and reuse them from")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH)
     p.add_argument("--config", type=Path, default=CONFIG_PATH)
     return p.parse_args(argv)
+
+
+def _arrays(
+    seed: int, count: int, args: argparse.Namespace, desc: str
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Generated crops, from the cache folder when they were made there before (same seed and count)."""
+    path = args.cache / f"ocr-{seed}-{count}.npz" if args.cache else None
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            return data["x"], data["y"]
+    x, y = generate_arrays(seed, count, args.workers, desc=desc)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x=x, y=y)
+    return x, y
 
 
 def _batches(n: int, size: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -158,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    x_train, y_train = generate_arrays(TRAIN_SEED, args.train_size, args.workers, desc="train crops")
-    x_valid, y_valid = generate_arrays(VALID_SEED, args.valid_size, args.workers, desc="valid crops")
+    x_train, y_train = _arrays(TRAIN_SEED, args.train_size, args, "train crops")
+    x_valid, y_valid = _arrays(VALID_SEED, args.valid_size, args, "valid crops")
     t_data = time.perf_counter() - t_start
     print(f"data: {len(x_train)} train + {len(x_valid)} valid crops in {t_data:.0f} s", flush=True)
 
