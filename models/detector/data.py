@@ -17,6 +17,7 @@ from edge.detector import letterbox
 from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
+DEFAULT_MODEL = Path(__file__).resolve().parent / "plate_detector.onnx"
 INPUT_W, INPUT_H = 640, 384
 """Model input size: a 1280x720 frame is halved to 640x360 and padded to 640x384."""
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.detector.data import (
+    DEFAULT_MODEL,
     INPUT_H,
     INPUT_W,
     TRAIN_DRIVEBY_SEEDS,
@@ -25,7 +26,6 @@ from models.detector.data import (
 
 STRIDE = 4
 CROP_H, CROP_W = 256, 320  # training crops; the network is fully convolutional
-DEFAULT_OUT = Path(__file__).resolve().parent / "plate_detector.onnx"
 
 
 def _cbr(cin: int, cout: int, k: int = 3, s: int = 1) -> nn.Sequential:
@@ -159,7 +159,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     return p.parse_args(argv)
 
 
