@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.errors import BrokerUnavailable, ConfigError
@@ -64,6 +66,59 @@ async def _stop_quietly(client: Any) -> None:
     # The client never started: there is nothing to release, and nothing to report twice.
     with contextlib.suppress(KafkaError, OSError, RuntimeError):
         await client.close() if hasattr(client, "close") else await client.stop()
+
+
+async def catch_up(
+    consumer: AIOKafkaConsumer,
+    topic: str,
+    apply: Callable[[list[ConsumerRecord[bytes, bytes]]], None],
+    timeout_s: float,
+) -> None:
+    """Assign every partition of `topic`, read from the beginning up to the current end.
+
+    The end is the high watermark the broker reports with each fetch (`end_offsets()` is not
+    reliable on every broker). The consumer stays assigned, so callers can keep following.
+    """
+    parts = consumer.partitions_for_topic(topic) or {0}
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            apply(records)
+        done = True
+        for tp in tps:
+            high = consumer.highwater(tp)
+            if high is None or await consumer.position(tp) < high:
+                done = False
+        if done:
+            return
+        if loop.time() > deadline:
+            raise BrokerUnavailable(f"topic {topic} not read to its end within {timeout_s} s")
+
+
+async def read_topic_state(kafka: KafkaSettings, topic: str, timeout_s: float = 120.0) -> dict[bytes, bytes]:
+    """Latest value per key of a compacted topic (tombstones remove), read to its current end."""
+    state: dict[bytes, bytes] = {}
+
+    def apply(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for rec in records:
+            if rec.key is None:
+                continue
+            if rec.value is None:
+                state.pop(rec.key, None)
+            else:
+                state[rec.key] = rec.value
+
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=100)
+    await start_client(consumer, kafka)
+    try:
+        await catch_up(consumer, topic, apply, timeout_s)
+    finally:
+        await consumer.stop()
+    return state
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec] = TOPICS) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
 
@@ -34,15 +35,26 @@ class FleetKeyError(ConfigError):
 
 @dataclass(frozen=True, slots=True)
 class DigestKey:
-    """One fleet key: an id that travels with every digest, and the secret that never does."""
+    """One fleet key: an id that travels with every digest, the secret that never does, and the
+    window in which it is used. No window bound means open-ended."""
 
     key_id: str
     secret: bytes = field(repr=False)
+    not_before: datetime | None = None
+    not_after: datetime | None = None
 
     def __post_init__(self) -> None:
         if not _KEY_ID_RE.match(self.key_id):
             raise FleetKeyError(f"key id {self.key_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -")
         _check_strength(self.key_id, self.secret)
+        for bound in (self.not_before, self.not_after):
+            if bound is not None and bound.tzinfo is None:
+                raise FleetKeyError(f"key {self.key_id!r}: validity bounds need a timezone")
+        if self.not_before and self.not_after and self.not_after <= self.not_before:
+            raise FleetKeyError(f"key {self.key_id!r}: not_after must be later than not_before")
+
+    def active_at(self, now: datetime) -> bool:
+        return (self.not_before is None or self.not_before <= now) and (self.not_after is None or now < self.not_after)
 
 
 def _check_strength(key_id: str, secret: bytes) -> None:
@@ -67,7 +79,14 @@ def digest(plate: str, key: DigestKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
-    """The keys a service holds; the first is the current key used for new digests."""
+    """The fleet keys a service holds, with their validity windows.
+
+    Rotation: a new key is added with a `not_before` in the future while the old key is still
+    current. Ingest publishes the hotlist under both (the overlap), so the matcher can match
+    reads made under either; once the new key is current, the old one gets a `not_after`, and
+    after that it is removed from every key file (destroyed): its digests can no longer be
+    linked to plates by anyone.
+    """
 
     keys: tuple[DigestKey, ...]
 
@@ -78,9 +97,21 @@ class KeyRing:
         if len(set(ids)) != len(ids):
             raise FleetKeyError(f"duplicate key ids in key ring: {ids}")
 
+    def current_at(self, now: datetime) -> DigestKey:
+        """The key new digests are made with: the active key that became valid last."""
+        active = [k for k in self.keys if k.active_at(now)]
+        if not active:
+            raise FleetKeyError(f"no fleet key is valid at {now.isoformat()}: add a key or fix the windows")
+        floor = datetime.min.replace(tzinfo=UTC)
+        return max(active, key=lambda k: k.not_before or floor)
+
     @property
     def current(self) -> DigestKey:
-        return self.keys[0]
+        return self.current_at(datetime.now(UTC))
+
+    def publishing_at(self, now: datetime) -> tuple[DigestKey, ...]:
+        """Keys lists must be published under: every key active now or becoming active later."""
+        return tuple(k for k in self.keys if k.not_after is None or now < k.not_after)
 
     def get(self, key_id: str) -> DigestKey | None:
         return next((k for k in self.keys if k.key_id == key_id), None)
@@ -117,8 +148,38 @@ def load_key_file(path: Path) -> KeyRing:
     for entry in entries:
         if not isinstance(entry, dict) or "id" not in entry or "secret_hex" not in entry:
             raise FleetKeyError(f"key file {path}: every key needs 'id' and 'secret_hex'")
-        keys.append(DigestKey(str(entry["id"]), _parse_secret(str(entry["id"]), str(entry["secret_hex"]))))
+        key_id = str(entry["id"])
+        keys.append(
+            DigestKey(
+                key_id,
+                _parse_secret(key_id, str(entry["secret_hex"])),
+                _parse_bound(key_id, entry.get("not_before")),
+                _parse_bound(key_id, entry.get("not_after")),
+            )
+        )
     return KeyRing(tuple(keys))
+
+
+def _parse_bound(key_id: str, value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise FleetKeyError(f"key {key_id!r}: {value!r} is not an ISO datetime") from None
+
+
+def key_file_body(keys: KeyRing) -> str:
+    """The JSON text of a key file holding these keys."""
+    entries = []
+    for k in keys.keys:
+        entry: dict[str, str] = {"id": k.key_id, "secret_hex": k.secret.hex()}
+        if k.not_before:
+            entry["not_before"] = k.not_before.isoformat()
+        if k.not_after:
+            entry["not_after"] = k.not_after.isoformat()
+        entries.append(entry)
+    return json.dumps({"keys": entries}, indent=2) + "\n"
 
 
 def load_key(path: Path | None = None, environ: Mapping[str, str] | None = None) -> KeyRing:
@@ -135,8 +196,18 @@ def load_key(path: Path | None = None, environ: Mapping[str, str] | None = None)
 def new_key_file(path: Path, key_id: str) -> DigestKey:
     """Write a fresh random key to a new key file readable by its owner only."""
     key = DigestKey(key_id, os.urandom(MIN_KEY_BYTES))
-    body = json.dumps({"keys": [{"id": key.key_id, "secret_hex": key.secret.hex()}]}, indent=2)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(body + "\n")
+        fh.write(key_file_body(KeyRing((key,))))
     return key
+
+
+def write_key_file(path: Path, keys: KeyRing) -> None:
+    """Replace a key file atomically (mode 600); keys left out of `keys` are destroyed on disk."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key_file_body(keys))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -92,16 +92,49 @@ class HotlistEntry(_Event):
     reference: str = Field(min_length=1, max_length=64)
     plate: str = Field(pattern=r"^[A-Z0-9]{1,10}$")
     valid_until: AwareDatetime | None = None
+    note: str | None = Field(None, max_length=200, description="free text from the list owner")
     published_at: AwareDatetime
 
     @property
     def kafka_key(self) -> str:
         return hotlist_key(self.list, self.key_id, self.digest)
 
+    def same_content(self, other: HotlistEntry) -> bool:
+        """Equal apart from when it was published: republishing it would change nothing."""
+        return self.model_dump(exclude={"published_at"}) == other.model_dump(exclude={"published_at"})
+
 
 def hotlist_key(list_name: str, key_id: str, digest_hex: str) -> str:
     """Kafka key of a hotlist entry: the latest value per key is the entry's state."""
     return f"{list_name}:{key_id}:{digest_hex}"
+
+
+class HotlistKey(_Event):
+    """Announces a fleet key's id and validity window on the hotlist topic (never its secret).
+
+    The matcher accepts reads only under keys announced and valid at capture time; a tombstone
+    for the key retires it.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["hotlist-key"] = "hotlist-key"
+    key_id: KeyId
+    not_before: AwareDatetime | None = None
+    not_after: AwareDatetime | None = None
+    published_at: AwareDatetime
+
+    @property
+    def kafka_key(self) -> str:
+        return key_announcement_key(self.key_id)
+
+    def active_at(self, when: datetime) -> bool:
+        return (self.not_before is None or self.not_before <= when) and (
+            self.not_after is None or when < self.not_after
+        )
+
+
+def key_announcement_key(key_id: str) -> str:
+    return f"key:{key_id}"
 
 
 class Hit(_Event):
@@ -159,6 +192,7 @@ class Evidence(_Event):
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     "plate-read": PlateRead,
     "hotlist-entry": HotlistEntry,
+    "hotlist-key": HotlistKey,
     "hit": Hit,
     "evidence-request": EvidenceRequest,
     "evidence": Evidence,

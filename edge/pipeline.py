@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.digest import KeyRing, digest
-from contract.events import Candidate, GpsFix, ModelVersions, PlateRead, new_event_id
+from contract.events import Candidate, GpsFix, ModelVersions, PlateRead, new_event_id, utcnow
 from edge.candidates import CandidateSettings, PlateCandidate, candidates
 from edge.evidence import EvidenceWindow
 from edge.ocr import OcrResult
@@ -126,7 +126,7 @@ class EdgePipeline:
         cands = candidates(fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates)
         if not cands:
             return None
-        key = self.keys.current
+        key = self.keys.current_at(utcnow())
         event = PlateRead(
             event_id=new_event_id(),
             vehicle_id=self.settings.vehicle_id,

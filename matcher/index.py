@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contract.events import HotlistEntry
+from datetime import datetime
+
+from contract.events import HotlistEntry, HotlistKey
 
 
 class HotlistIndex:
@@ -16,30 +18,39 @@ class HotlistIndex:
         self._by_kafka_key: dict[str, HotlistEntry] = {}
         # (key_id, digest) -> entries for that plate on each list
         self._by_digest: dict[tuple[str, str], dict[str, HotlistEntry]] = {}
-        self._key_ids: set[str] = set()
+        self._keys: dict[str, HotlistKey] = {}
 
     def __len__(self) -> int:
         return len(self._by_kafka_key)
 
     @property
     def key_ids(self) -> frozenset[str]:
-        """Key ids the hotlist was ever published under (removals included).
+        """Ids of the fleet keys announced on the hotlist and not retired."""
+        return frozenset(self._keys)
 
-        A read under any other key cannot match anything: the vehicle is misconfigured.
-        """
-        return frozenset(self._key_ids)
+    def key_problem(self, key_id: str, captured_at: datetime) -> str | None:
+        """Why a read under this key cannot be matched, or None when the key is fine."""
+        key = self._keys.get(key_id)
+        if key is None:
+            return f"key id {key_id!r} is not an announced fleet key (retired, or the vehicle is misconfigured)"
+        if not key.active_at(captured_at):
+            return f"key id {key_id!r} was not valid at the capture time"
+        return None
+
+    def apply_key(self, kafka_key: str, key: HotlistKey | None) -> None:
+        key_id = kafka_key.removeprefix("key:")
+        if key is None:
+            self._keys.pop(key_id, None)
+        else:
+            self._keys[key_id] = key
 
     def apply(self, kafka_key: str, entry: HotlistEntry | None) -> None:
-        parts = kafka_key.split(":")
-        if len(parts) == 3:  # list:key_id:digest, see contract.events.hotlist_key
-            self._key_ids.add(parts[1])
         old = self._by_kafka_key.pop(kafka_key, None)
         if old is not None:
             self._remove(old)
         if entry is not None:
             self._by_kafka_key[kafka_key] = entry
             self._by_digest.setdefault((entry.key_id, entry.digest), {})[entry.list] = entry
-            self._key_ids.add(entry.key_id)
 
     def _remove(self, entry: HotlistEntry) -> None:
         slot = self._by_digest.get((entry.key_id, entry.digest))

@@ -47,8 +47,9 @@ def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
     read = parse_read(raw)
     if isinstance(read, str):
         return Decision(Outcome.DEAD_LETTER, reason=read)
-    if read.key_id not in index.key_ids:
-        return Decision(Outcome.DEAD_LETTER, reason=f"unknown key id {read.key_id!r}", event_id=read.event_id)
+    problem = index.key_problem(read.key_id, read.captured_at)
+    if problem is not None:
+        return Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
     hits: dict[str, Hit] = {}
     for cand in sorted(read.candidates, key=lambda c: -c.probability):
         for entry in index.lookup(read.key_id, cand.digest):

@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from contract.bus import KafkaSettings, ensure_topics, start_client
-from contract.events import EvidenceRequest, Hit, HotlistEntry, new_event_id, utcnow
+from contract.bus import KafkaSettings, catch_up, ensure_topics, start_client
+from contract.events import EvidenceRequest, Hit, HotlistEntry, HotlistKey, new_event_id, utcnow
 from contract.topics import DEAD_LETTER, EVIDENCE_REQUESTS, HITS, HOTLIST, READS
 from matcher.index import HotlistIndex
 from matcher.logic import Outcome, decide
@@ -43,6 +43,7 @@ class MatcherStats:
     discarded: int = 0
     dead_letters: int = 0
     duplicate_hits: int = 0
+    invalid_hotlist_records: int = 0
 
 
 class Matcher:
@@ -67,7 +68,8 @@ class Matcher:
         await start_client(self._producer, k)
         self._hotlist = AIOKafkaConsumer(**k.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=100)
         await start_client(self._hotlist, k)
-        await self._load_hotlist()
+        # Match nothing before the whole hotlist is in memory.
+        await catch_up(self._hotlist, HOTLIST, self._apply_hotlist, s.hotlist_load_timeout_s)
         self._follow_task = asyncio.create_task(self._follow_hotlist(), name="hotlist-follower")
         self._reads = AIOKafkaConsumer(
             READS,
@@ -83,41 +85,19 @@ class Matcher:
         await start_client(self._reads, k)
         log.info("matcher started: %d hotlist entries, keys %s", len(self.index), sorted(self.index.key_ids))
 
-    async def _load_hotlist(self) -> None:
-        """Read the hotlist topic from the beginning up to its current end before matching."""
-        assert self._hotlist is not None
-        parts = self._hotlist.partitions_for_topic(HOTLIST) or {0}
-        tps = [TopicPartition(HOTLIST, p) for p in sorted(parts)]
-        self._hotlist.assign(tps)
-        await self._hotlist.seek_to_beginning(*tps)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.hotlist_load_timeout_s
-        while True:
-            batch = await self._hotlist.getmany(timeout_ms=200)
-            for records in batch.values():
-                self._apply_hotlist(records)
-            done = True
-            for tp in tps:
-                high = self._hotlist.highwater(tp)
-                if high is None or await self._hotlist.position(tp) < high:
-                    done = False
-            if done:
-                return
-            if loop.time() > deadline:
-                raise TimeoutError(f"hotlist not loaded within {self.settings.hotlist_load_timeout_s} s")
-
     def _apply_hotlist(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         for rec in records:
             key = rec.key.decode() if rec.key else ""
-            if rec.value is None:
-                self.index.apply(key, None)
-                continue
+            is_key = key.startswith("key:")
             try:
-                self.index.apply(key, HotlistEntry.model_validate_json(rec.value))
+                if is_key:
+                    self.index.apply_key(key, None if rec.value is None else HotlistKey.model_validate_json(rec.value))
+                else:
+                    self.index.apply(key, None if rec.value is None else HotlistEntry.model_validate_json(rec.value))
             except ValidationError as exc:
-                log.error(
-                    "hotlist record at offset %d is invalid and was skipped: %s", rec.offset, exc.errors()[0].get("msg")
-                )
+                self.stats.invalid_hotlist_records += 1
+                log.error("hotlist record at offset %d is invalid and was skipped: %s", rec.offset,
+                          exc.errors()[0].get("msg"))  # fmt: skip
 
     async def _follow_hotlist(self) -> None:
         assert self._hotlist is not None

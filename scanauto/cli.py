@@ -101,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validate a list export and publish it to the hotlist topic")
     p.add_argument("--list", dest="list_name", required=True, choices=["stolen", "false-plate"])
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="list export: .csv, or .jsonl/.ndjson")
+    p.add_argument(
+        "--mode",
+        choices=["snapshot", "upsert"],
+        default="snapshot",
+        help="snapshot: the file is the whole list (plates no longer in it are removed); upsert: add/change only",
+    )
     _kafka_args(p)
     p.set_defaults(func=cmd_ingest)
 

@@ -21,8 +21,8 @@ from contract.sidecodes import format_display, is_valid_dutch
 from edge.frames import VideoFileSource
 from edge.pipeline import FinishedRead
 from edge.service import EdgeSettings, EdgeStats, run_edge
-from ingest.lists import parse_csv
-from ingest.publisher import entries_for, publish
+from ingest.lists import parse_list
+from ingest.publisher import execute, plan_snapshot, published_state
 from matcher.service import Matcher, MatcherSettings
 from models.synth.plates import random_dutch_plate
 from models.synth.video import DriveBySpec, DriveByTruth, render_driveby
@@ -117,8 +117,9 @@ async def run_demo_pipeline(
         await ensure_topics(kafka)
         now = utcnow()
         for list_name in ("stolen", "false-plate"):
-            parsed = parse_csv(workdir / f"{list_name}.csv", list_name, now)
-            acked = await publish(entries_for(parsed.rows, keys, now), kafka)
+            parsed = parse_list(workdir / f"{list_name}.csv", list_name, now)
+            plan = plan_snapshot(parsed.rows, list_name, keys, now, await published_state(kafka))
+            acked = await execute(plan, kafka)
             say(
                 f"[demo] ingest {list_name}: {len(parsed.rows)} accepted, {len(parsed.rejected)} rejected, "
                 f"{acked} entries published"

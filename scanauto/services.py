@@ -6,24 +6,31 @@ import argparse
 import asyncio
 import sys
 
-from contract.bus import KafkaSettings
+from contract.bus import KafkaSettings, ensure_topics
 from contract.digest import load_key
 from contract.events import utcnow
 
 
 async def ingest_main(args: argparse.Namespace) -> int:
-    from ingest.lists import parse_csv
-    from ingest.publisher import entries_for, publish
+    from ingest.lists import parse_list
+    from ingest.publisher import execute, plan_snapshot, plan_upsert, published_state
 
     keys = load_key(args.key_file)
+    kafka = KafkaSettings(bootstrap_servers=args.bootstrap_servers)
     now = utcnow()
-    parsed = parse_csv(args.file, args.list_name, now)
+    parsed = parse_list(args.file, args.list_name, now, progress=True)
     for rej in parsed.rejected:
         print(f"{args.file}:{rej.line}: rejected: {rej.reason}", file=sys.stderr)
-    acked = await publish(entries_for(parsed.rows, keys, now), KafkaSettings(bootstrap_servers=args.bootstrap_servers))
+    if args.mode == "snapshot":
+        await ensure_topics(kafka)
+        plan = plan_snapshot(parsed.rows, args.list_name, keys, now, await published_state(kafka))
+    else:
+        plan = plan_upsert(parsed.rows, keys, now)
+    acked = await execute(plan, kafka)
     print(
-        f"{args.file}: {len(parsed.rows)} rows accepted ({acked} hotlist entries published under "
-        f"{len(keys.keys)} key(s)), {len(parsed.rejected)} rejected"
+        f"{args.file}: {len(parsed.rows)} rows accepted, {len(parsed.rejected)} rejected; published "
+        f"{plan.entry_upserts} additions/changes and {len(plan.removals)} removals under "
+        f"{len(keys.publishing_at(now))} key(s), {plan.unchanged} unchanged ({acked} messages acknowledged)"
     )
     return 5 if parsed.rejected else 0
 

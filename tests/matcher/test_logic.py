@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from contract.digest import KeyRing, digest
-from contract.events import Candidate, HotlistEntry, ModelVersions, PlateRead, new_event_id
+from contract.events import Candidate, HotlistEntry, HotlistKey, ModelVersions, PlateRead, new_event_id
 from matcher.index import HotlistIndex
 from matcher.logic import Outcome, decide
 
@@ -47,6 +47,8 @@ def _read(keys: KeyRing, *plates: str, key_id: str | None = None) -> bytes:
 
 def _index(*entries: HotlistEntry) -> HotlistIndex:
     index = HotlistIndex()
+    for e in entries:
+        index.apply_key(f"key:{e.key_id}", HotlistKey(key_id=e.key_id, published_at=NOW))
     for e in entries:
         index.apply(e.kafka_key, e)
     return index
@@ -96,7 +98,17 @@ def test_malformed_oversized_and_unknown_key_reads_go_to_dead_letter(keys: KeyRi
         (b"{not json", "invalid"),
         (b"x" * 70_000, "exceeds"),
         (None, "empty"),
-        (_read(keys, "AB1234", key_id="other-key"), "unknown key id"),
+        (_read(keys, "AB1234", key_id="other-key"), "not an announced fleet key"),
     ]:
         d = decide(raw, index, NOW)
         assert d.outcome is Outcome.DEAD_LETTER and reason in d.reason
+
+
+def test_reads_under_a_key_outside_its_window_go_to_dead_letter(keys: KeyRing) -> None:
+    index = _index(_entry(keys, "AB1234"))
+    kid = keys.current.key_id
+    index.apply_key(f"key:{kid}", HotlistKey(key_id=kid, not_after=NOW - timedelta(hours=1), published_at=NOW))
+    d = decide(_read(keys, "AB1234"), index, NOW)
+    assert d.outcome is Outcome.DEAD_LETTER and "not valid at the capture time" in d.reason
+    index.apply_key(f"key:{kid}", None)  # retired
+    assert "not an announced" in decide(_read(keys, "AB1234"), index, NOW).reason

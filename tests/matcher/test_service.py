@@ -10,7 +10,7 @@ from contract.digest import KeyRing, digest
 from contract.events import Candidate, Hit, ModelVersions, PlateRead, new_event_id, utcnow
 from contract.topics import DEAD_LETTER, HITS, READS
 from ingest.lists import ListRow
-from ingest.publisher import entries_for, publish
+from ingest.publisher import execute, plan_upsert
 from matcher.service import Matcher, MatcherSettings
 from matcher.store import HitStore
 
@@ -55,7 +55,7 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
 ) -> None:
     await ensure_topics(kafka)
     rows = [ListRow(2, "AB1234", "stolen", "SV-1", None)]
-    await publish(entries_for(rows, keys, utcnow()), kafka)
+    await execute(plan_upsert(rows, keys, utcnow()), kafka)
     settings = MatcherSettings(
         kafka=kafka, store_path=tmp_path / "hits.sqlite", session_timeout_ms=6000, heartbeat_interval_ms=500
     )
