@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 
@@ -25,6 +25,7 @@ _DOMAIN = b"scanauto/plate/v1\x00"
 _KEY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CANONICAL_RE = re.compile(r"^[A-Z0-9]{1,10}$")
 
+PUBLISH_GRACE = timedelta(hours=24)
 DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 KEY_ID_PATTERN = _KEY_ID_RE.pattern
 
@@ -109,9 +110,10 @@ class KeyRing:
     def current(self) -> DigestKey:
         return self.current_at(datetime.now(UTC))
 
-    def publishing_at(self, now: datetime) -> tuple[DigestKey, ...]:
-        """Keys lists must be published under: every key active now or becoming active later."""
-        return tuple(k for k in self.keys if k.not_after is None or now < k.not_after)
+    def publishing_at(self, now: datetime, grace: timedelta = PUBLISH_GRACE) -> tuple[DigestKey, ...]:
+        """Keys lists are published under: active now, becoming active later (the next key), or
+        expired less than `grace` ago (reads made under it may still wait in a vehicle's outbox)."""
+        return tuple(k for k in self.keys if k.not_after is None or now < k.not_after + grace)
 
     def get(self, key_id: str) -> DigestKey | None:
         return next((k for k in self.keys if k.key_id == key_id), None)

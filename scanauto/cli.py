@@ -42,6 +42,14 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from scanauto import keys
+
+    if args.action == "retire":
+        return run_async(lambda stop: keys.keys_retire(args))
+    return int(getattr(keys, f"keys_{args.action}")(args))
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from contract.schemas import write_schemas
 
@@ -131,6 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path)
     p.add_argument("--key-id", default="k1")
     p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("keys", help="rotate fleet keys: add the next key, expire the old, retire (destroy) it")
+    keys_sub = p.add_subparsers(dest="action", required=True)
+    k = keys_sub.add_parser("add", help="add a new random key (created file if missing)")
+    k.add_argument("key_file", type=Path)
+    k.add_argument("--key-id", required=True)
+    k.add_argument("--not-before", help="ISO datetime with zone from which edges digest with it")
+    k = keys_sub.add_parser("expire", help="set the end of a key's window")
+    k.add_argument("key_file", type=Path)
+    k.add_argument("--key-id", required=True)
+    k.add_argument("--not-after", required=True, help="ISO datetime with zone")
+    k = keys_sub.add_parser("retire", help="remove a key's hotlist records, then delete its secret")
+    k.add_argument("key_file", type=Path)
+    k.add_argument("--key-id", required=True)
+    k.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    k = keys_sub.add_parser("show", help="key ids and windows (never secrets)")
+    k.add_argument("key_file", type=Path)
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("schemas", help="export the events' JSON Schemas")
     p.add_argument("--out", type=Path, default=Path("deploy/schemas"))
