@@ -101,14 +101,17 @@ class MatcherCollector(Collector):
             ("purges", "retention purges run", s.purges),
             ("purged_hits", "hits deleted by retention purges", s.purged_hits),
             ("audit_entries", "entries in the audit log of hit views", s.audit_entries),
-            ("reads_topic_retention_seconds", "retention.ms of the reads topic as read back from the broker",
-             s.reads_topic_retention_s),
+            (
+                "reads_topic_retention_seconds",
+                "retention.ms of the reads topic as read back from the broker",
+                s.reads_topic_retention_s,
+            ),
             ("notification_backlog", "hit notifications not yet delivered", s.delivery_backlog),
             ("notification_oldest_seconds", "how long the oldest undelivered hit has waited", s.delivery_oldest_s),
             ("notification_alarm", "1 when a hit has waited too long for delivery", float(s.delivery_alarm)),
             ("hotlist_entries", "hotlist entries in memory", s.hotlist_entries),
             ("hotlist_keys", "fleet keys announced on the hotlist", s.hotlist_keys),
-        ]  # fmt: skip
+        ]
         for name, help_text, value in gauges:
             yield GaugeMetricFamily(f"scanauto_matcher_{name}", help_text, value=float(value))
 

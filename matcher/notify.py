@@ -157,8 +157,14 @@ class Notifier:
                 self.stats.failed_attempts += 1
                 delay = backoff(d.attempts, self.settings.base_backoff_s, self.settings.max_backoff_s, self._rng)
                 self.store.mark_failed(d.hit.hit_id, d.target, error, utcnow() + timedelta(seconds=delay))
-                log.warning("delivery of hit %s to %s failed (attempt %d, retry in %.1f s): %s",
-                            d.hit.hit_id, d.target, d.attempts + 1, delay, error)  # fmt: skip
+                log.warning(
+                    "delivery of hit %s to %s failed (attempt %d, retry in %.1f s): %s",
+                    d.hit.hit_id,
+                    d.target,
+                    d.attempts + 1,
+                    delay,
+                    error,
+                )
         self._update_alarm(now)
         return delivered
 
@@ -195,6 +201,8 @@ class Notifier:
 def _console_line(hit: Hit) -> str:
     from contract.sidecodes import format_display
 
-    return (f"HIT list={hit.list} reference={hit.reference} plate={format_display(hit.plate)} "
-            f"captured={hit.captured_at.isoformat(timespec='seconds')} vehicle={hit.vehicle_id} "
-            f"p={hit.probability:.2f}")  # fmt: skip
+    return (
+        f"HIT list={hit.list} reference={hit.reference} plate={format_display(hit.plate)} "
+        f"captured={hit.captured_at.isoformat(timespec='seconds')} vehicle={hit.vehicle_id} "
+        f"p={hit.probability:.2f}"
+    )

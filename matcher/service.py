@@ -128,8 +128,9 @@ class Matcher:
                     self.index.apply(key, None if rec.value is None else HotlistEntry.model_validate_json(rec.value))
             except ValidationError as exc:
                 self.stats.invalid_hotlist_records += 1
-                log.error("hotlist record at offset %d is invalid and was skipped: %s", rec.offset,
-                          exc.errors()[0].get("msg"))  # fmt: skip
+                log.error(
+                    "hotlist record at offset %d is invalid and was skipped: %s", rec.offset, exc.errors()[0].get("msg")
+                )
 
     async def _follow_hotlist(self) -> None:
         assert self._hotlist is not None
@@ -191,13 +192,27 @@ class Matcher:
             await self._producer.send(HITS, value=h.model_dump_json().encode(), key=h.hit_id.encode()) for h in hits
         ]
         for h in new:
-            req = EvidenceRequest(request_id=new_event_id(), hit_id=h.hit_id, read_event_id=h.read_event_id,
-                                  vehicle_id=h.vehicle_id, requested_at=now)  # fmt: skip
-            sends.append(await self._producer.send(EVIDENCE_REQUESTS, value=req.model_dump_json().encode(),
-                                                   key=h.vehicle_id.encode()))  # fmt: skip
+            req = EvidenceRequest(
+                request_id=new_event_id(),
+                hit_id=h.hit_id,
+                read_event_id=h.read_event_id,
+                vehicle_id=h.vehicle_id,
+                requested_at=now,
+            )
+            sends.append(
+                await self._producer.send(
+                    EVIDENCE_REQUESTS, value=req.model_dump_json().encode(), key=h.vehicle_id.encode()
+                )
+            )
         for rec, reason in dead:
-            body = {"reason": reason, "topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
-                    "bytes": len(rec.value or b""), "at": now.isoformat()}  # fmt: skip
+            body = {
+                "reason": reason,
+                "topic": rec.topic,
+                "partition": rec.partition,
+                "offset": rec.offset,
+                "bytes": len(rec.value or b""),
+                "at": now.isoformat(),
+            }
             sends.append(await self._producer.send(DEAD_LETTER, value=json.dumps(body).encode()))
             log.warning("read at %s[%d]@%d sent to dead-letter: %s", rec.topic, rec.partition, rec.offset, reason)
         await asyncio.gather(*sends)

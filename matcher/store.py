@@ -103,10 +103,20 @@ class HitStore:
             for hit in hits:
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO hits VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (hit.hit_id, hit.read_event_id, hit.list, hit.reference, hit.plate, hit.captured_at.isoformat(),
-                     hit.matched_at.isoformat(), hit.vehicle_id, hit.camera_id, hit.probability,
-                     hit.model_dump_json()),
-                )  # fmt: skip
+                    (
+                        hit.hit_id,
+                        hit.read_event_id,
+                        hit.list,
+                        hit.reference,
+                        hit.plate,
+                        hit.captured_at.isoformat(),
+                        hit.matched_at.isoformat(),
+                        hit.vehicle_id,
+                        hit.camera_id,
+                        hit.probability,
+                        hit.model_dump_json(),
+                    ),
+                )
                 if cur.rowcount:
                     new.append(hit)
                     self._db.executemany(
@@ -136,8 +146,9 @@ class HitStore:
         return [Hit.model_validate_json(body) for (body,) in rows]
 
     def _audit(self, now: datetime, actor: str, action: str, hit_id: str | None) -> None:
-        self._db.execute("INSERT INTO audit (at, actor, action, hit_id) VALUES (?,?,?,?)",
-                         (now.isoformat(), actor, action, hit_id))  # fmt: skip
+        self._db.execute(
+            "INSERT INTO audit (at, actor, action, hit_id) VALUES (?,?,?,?)", (now.isoformat(), actor, action, hit_id)
+        )
 
     def audit_log(self) -> list[AuditEntry]:
         rows = self._db.execute("SELECT at, actor, action, hit_id FROM audit ORDER BY id").fetchall()
@@ -207,8 +218,9 @@ class HitStore:
             self._db.execute(f"DELETE FROM evidence WHERE hit_id IN ({doomed})", (cutoff,))
             self._db.execute(f"DELETE FROM deliveries WHERE hit_id IN ({doomed})", (cutoff,))
             purged = self._db.execute("DELETE FROM hits WHERE matched_at < ?", (cutoff,)).rowcount
-            self._db.execute("INSERT INTO purges (ran_at, cutoff, hits_purged) VALUES (?,?,?)",
-                             (now.isoformat(), cutoff, purged))  # fmt: skip
+            self._db.execute(
+                "INSERT INTO purges (ran_at, cutoff, hits_purged) VALUES (?,?,?)", (now.isoformat(), cutoff, purged)
+            )
             self._audit(now, "system:retention", f"purge:{purged}", None)
         return purged
 

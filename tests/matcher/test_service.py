@@ -86,7 +86,12 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
     assert await matcher.lag() == 0  # everything handled was committed
     assert matcher.snapshot.reads_topic_retention_s == 3600.0  # read back from the broker
     counters = matcher.store.counters()
-    assert (counters["reads"], counters["non_hits_discarded"], counters["dead_letters"], counters["hits"]) == (4, 1, 1, 1)
+    assert (counters["reads"], counters["non_hits_discarded"], counters["dead_letters"], counters["hits"]) == (
+        4,
+        1,
+        1,
+        1,
+    )
     assert counters["non_hit_seconds_count"] == 1 and counters["non_hit_seconds_sum"] > 0
     assert (matcher.stats.reads, matcher.stats.hits, matcher.stats.discarded, matcher.stats.dead_letters) == (
         4,
