@@ -76,6 +76,12 @@ def cmd_edge(args: argparse.Namespace) -> int:
     return run_async(lambda stop: edge_main(args, stop))
 
 
+def cmd_privacy_report(args: argparse.Namespace) -> int:
+    from scanauto.services import privacy_report_main
+
+    return run_async(lambda stop: privacy_report_main(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scanauto.demo import DemoSettings, run_demo
 
@@ -120,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("matcher", help="match reads against the hotlist")
-    _kafka_args(p)
-    p.add_argument("--store", type=Path, default=Path("var/hits.sqlite"))
-    p.add_argument("--group-id", default="scanauto-matcher")
+    p.add_argument("--config", type=Path, help="settings file (YAML/JSON): webhooks, retention, metrics ...")
+    p.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers (overrides the file)")
+    p.add_argument("--store", type=Path, default=None, help="SQLite hits store (default var/hits.sqlite)")
+    p.add_argument("--group-id", default=None)
+    p.add_argument("--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port")
     p.add_argument("--validate-config", action="store_true", help="check the settings and exit")
     p.set_defaults(func=cmd_matcher)
 
@@ -134,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera-id", default="cam-front")
     p.add_argument("--validate-config", action="store_true", help="check the settings and exit")
     p.set_defaults(func=cmd_edge)
+
+    p = sub.add_parser("privacy-report", help="figures for the privacy officer, measured from the running system")
+    p.add_argument("--store", type=Path, default=Path("var/hits.sqlite"))
+    p.add_argument("--bootstrap-servers", default=None, help="read the reads topic's retention back from here")
+    p.add_argument("--retention-days", type=float, default=28.0, help="the hits store's retention limit")
+    p.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
+    p.set_defaults(func=cmd_privacy_report)
 
     p = sub.add_parser("keygen", help="write a new random fleet key file")
     p.add_argument("path", type=Path)

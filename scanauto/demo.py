@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ from edge.pipeline import FinishedRead
 from edge.service import EdgeSettings, EdgeStats, run_edge
 from ingest.lists import parse_list
 from ingest.publisher import execute, plan_snapshot, published_state
-from matcher.service import Matcher, MatcherSettings
+from matcher.report import build_report, render_text
+from matcher.service import Matcher, MatcherSettings, reads_topic_retention_s
 from models.synth.plates import random_dutch_plate
 from models.synth.video import DriveBySpec, DriveByTruth, render_driveby
 from scanauto.broker import EmbeddedBroker
@@ -53,6 +55,7 @@ class DemoResult:
     dead_letters: int = 0
     workdir: Path | None = None
     bootstrap: str = ""
+    reads_retention_s: float = -1.0
 
     @property
     def found(self) -> set[str]:
@@ -155,6 +158,7 @@ async def run_demo_pipeline(
             await asyncio.gather(matcher_task, return_exceptions=True)
             await matcher.stop()
         result.discarded, result.dead_letters = matcher.stats.discarded, matcher.stats.dead_letters
+        result.reads_retention_s = await reads_topic_retention_s(kafka)
         if before_stop is not None:
             await before_stop(kafka)
     return result
@@ -183,6 +187,7 @@ async def run_demo(settings: DemoSettings, stop: asyncio.Event) -> int:
         workdir = settings.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         result = await run_demo_pipeline(settings, stop, workdir)
+        report = build_report(workdir / "hits.sqlite", utcnow(), timedelta(days=28), result.reads_retention_s)
     s = summary(result)
     print("\n[demo] summary")
     for key, value in s.items():
@@ -190,5 +195,7 @@ async def run_demo(settings: DemoSettings, stop: asyncio.Event) -> int:
     for plate in sorted(result.missed):
         list_name, ref = result.expected[plate]
         print(f"  missed: {list_name} {ref} {format_display(plate)}")
+    print()
+    print(render_text(report))
     print(json.dumps(s))
     return 0

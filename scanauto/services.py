@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from contract.bus import KafkaSettings, ensure_topics
 from contract.digest import load_key
+from contract.errors import ConfigError, InputError
 from contract.events import utcnow
+
+T = TypeVar("T", bound=BaseModel)
 
 
 async def ingest_main(args: argparse.Namespace) -> int:
@@ -35,21 +42,51 @@ async def ingest_main(args: argparse.Namespace) -> int:
     return 5 if parsed.rejected else 0
 
 
+def load_settings_file(path: Path | None) -> dict[str, object]:
+    """A YAML or JSON settings file as a dict (empty if no file)."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"settings file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"settings file {path} is not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"settings file {path} must hold a mapping")
+    return data
+
+
+def validated(model: type[T], data: dict[str, object]) -> T:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']} ({len(exc.errors())} problem(s) in all)") from None
+
+
 async def matcher_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
     from matcher.service import Matcher, MatcherSettings
 
-    settings = MatcherSettings(
-        kafka=KafkaSettings(bootstrap_servers=args.bootstrap_servers), store_path=args.store, group_id=args.group_id
-    )
+    data = load_settings_file(args.config)
+    kafka = dict(data.get("kafka") or {})  # type: ignore[call-overload]
+    if args.bootstrap_servers:
+        kafka["bootstrap_servers"] = args.bootstrap_servers
+    data["kafka"] = kafka
+    for field, value in (("store_path", args.store), ("group_id", args.group_id), ("metrics_port", args.metrics_port)):
+        if value is not None:
+            data[field] = value
+    settings = validated(MatcherSettings, data)
+    for target in settings.notify.targets:
+        if target.kind == "webhook":
+            target.secret()  # a missing or short signing secret fails here, before anything starts
     if args.validate_config:
         print(settings.model_dump_json(indent=2))
         return 0
-    matcher = Matcher(
-        settings,
-        on_hit=lambda h: print(
-            f"HIT {h.list} {h.reference} {h.plate} {h.captured_at.isoformat()} {h.vehicle_id}", flush=True
-        ),
-    )
+    matcher = Matcher(settings)
     await matcher.start()
     try:
         await matcher.run(stop)
@@ -77,4 +114,26 @@ async def edge_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
         f"edge: {stats.frames} frames at {stats.fps:.1f} fps, {stats.reads} reads published, "
         f"{stats.corrupt_frames} corrupt frames skipped"
     )
+    return 0
+
+
+async def privacy_report_main(args: argparse.Namespace) -> int:
+    import json
+    from datetime import timedelta
+
+    from matcher.report import build_report, render_text
+    from matcher.service import reads_topic_retention_s
+
+    retention_s = -1.0
+    if args.bootstrap_servers:
+        retention_s = await reads_topic_retention_s(
+            KafkaSettings(bootstrap_servers=args.bootstrap_servers, connect_timeout_s=5)
+        )
+    try:
+        report = build_report(args.store, utcnow(), timedelta(days=args.retention_days), retention_s)
+    except FileNotFoundError as exc:
+        raise InputError(str(exc)) from None
+    print(render_text(report))
+    if args.json:
+        print(json.dumps(report))
     return 0

@@ -142,3 +142,18 @@ def test_privacy_reads_on_kafka_carry_only_digests(demo_run: DemoRun) -> None:
     assert len(reads) == (demo_run.result.edge.reads if demo_run.result.edge else -1)
     for raw in reads:
         assert b'"plate"' not in raw and b"text" not in raw
+
+
+def test_privacy_report_figures_are_measured_from_the_run(demo_run: DemoRun) -> None:
+    from datetime import timedelta
+
+    from contract.events import utcnow
+    from matcher.report import build_report
+
+    r = build_report(demo_run.workdir / "hits.sqlite", utcnow(), timedelta(days=28), demo_run.result.reads_retention_s)
+    reads = demo_run.result.edge.reads if demo_run.result.edge else -1
+    assert r["reads_processed"] == reads
+    assert r["hits"] == r["hits_stored"] == 5 and r["evidence_requested"] == 5
+    assert r["non_hits_discarded"] == reads - 5
+    assert r["reads_topic_retention_s"] == 3600.0  # read back from the broker, not from our settings
+    assert 0 < r["non_hit_seconds_mean"] < 5.0 and r["oldest_hit_within_limit"]
