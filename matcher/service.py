@@ -288,6 +288,10 @@ class Matcher:
         if snap.reads_topic_retention_s < 0:
             snap.reads_topic_retention_s = await reads_topic_retention_s(self.settings.kafka)
 
+    def assignment(self) -> set[TopicPartition]:
+        """Reads partitions this instance holds in the consumer group now."""
+        return set(self._reads.assignment()) if self._reads else set()
+
     async def lag(self) -> int:
         """Reads not yet committed by this group on the partitions this instance holds."""
         assert self._reads is not None
