@@ -1,28 +1,102 @@
-"""In-memory hotlist index: latest entry per Kafka key, looked up by (key id, digest)."""
+"""In-memory hotlist index, compact enough for 10 million entries in well under 1 GB.
+
+The bulk lives in sorted numpy arrays (the "base"): the first 8 bytes of each digest as a
+uint64 to binary-search, the other 24 bytes to confirm an exact match (no false positives),
+and the list text in one byte blob. Changes after the initial load go to a small dict (the
+"overlay") that shadows the base until the next compaction. The hotlist topic is compacted in
+production and not at all on the embedded broker, so the index itself keeps the latest value
+per Kafka key; a tombstone removes.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from contract.events import HotlistEntry, HotlistKey
 
+LISTS = ("stolen", "false-plate")
+_LIST_IDX = {name: i for i, name in enumerate(LISTS)}
+_SEP = b"\x1f"
+U64 = npt.NDArray[np.uint64]
+COMPACT_AT = 200_000  # overlay size that triggers a merge into the base
 
-class HotlistIndex:
-    """Holds the full hotlist; every matcher instance has its own copy.
 
-    The hotlist topic is compacted in production, and the embedded broker does not compact at
-    all, so the index applies "latest value per key" itself; a null value (tombstone) removes.
-    """
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a hit needs of a hotlist entry."""
+
+    list: str
+    reference: str
+    plate: str
+    valid_until: datetime | None
+    note: str | None = None
+
+
+Identity = tuple[int, int, bytes]  # (key index, list index, 32-byte digest)
+
+
+def split_digests(digests: Sequence[bytes]) -> tuple[U64, U64, U64, U64]:
+    """32-byte digests -> four big-endian uint64 columns."""
+    if not digests:
+        empty = np.zeros(0, np.uint64)
+        return empty, empty, empty, empty
+    cols = np.frombuffer(b"".join(digests), dtype=">u8").reshape(-1, 4).astype(np.uint64)
+    return cols[:, 0].copy(), cols[:, 1].copy(), cols[:, 2].copy(), cols[:, 3].copy()
+
+
+class _Chunks:
+    """Growing columns for the bulk load, appended in Kafka order."""
 
     def __init__(self) -> None:
-        self._by_kafka_key: dict[str, HotlistEntry] = {}
-        # (key_id, digest) -> entries for that plate on each list
-        self._by_digest: dict[tuple[str, str], dict[str, HotlistEntry]] = {}
+        self.digests: list[bytes] = []
+        self.key: list[int] = []
+        self.lst: list[int] = []
+        self.valid: list[int] = []
+        self.start: list[int] = []
+        self.length: list[int] = []
+        self.alive: list[bool] = []
+        self.parts: list[tuple[U64, ...]] = []
+
+    def flush(self) -> None:
+        if not self.digests:
+            return
+        p, r0, r1, r2 = split_digests(self.digests)
+        self.parts.append(
+            (p, r0, r1, r2, np.array(self.key, np.uint64), np.array(self.lst, np.uint64),
+             np.array(self.valid, np.uint64), np.array(self.start, np.uint64), np.array(self.length, np.uint64),
+             np.array(self.alive, np.uint64))
+        )  # fmt: skip
+        for col in (self.digests, self.key, self.lst, self.valid, self.start, self.length, self.alive):
+            col.clear()
+
+
+class HotlistIndex:
+    """Bulk-load with `load()` then `seal()`; afterwards `apply()` keeps it current."""
+
+    def __init__(self) -> None:
         self._keys: dict[str, HotlistKey] = {}
+        self._key_ids: list[str] = []
+        self._key_idx: dict[str, int] = {}
+        self._blob = bytearray()
+        self._chunks: _Chunks | None = _Chunks()
+        # base columns, sorted by (prefix, rest, key, list)
+        z = np.zeros(0, np.uint64)
+        self._p, self._r0, self._r1, self._r2 = z, z, z, z
+        self._key = np.zeros(0, np.uint8)
+        self._lst = np.zeros(0, np.uint8)
+        self._valid = np.zeros(0, np.uint32)
+        self._start: npt.NDArray[np.uint32] | U64 = np.zeros(0, np.uint32)
+        self._len = np.zeros(0, np.uint16)
+        self._dead = np.zeros(0, bool)
+        self._base_live = 0
+        self._overlay: dict[Identity, Listing] = {}  # changes since the base was built
 
-    def __len__(self) -> int:
-        return len(self._by_kafka_key)
-
+    # --- keys --------------------------------------------------------------------------------
     @property
     def key_ids(self) -> frozenset[str]:
         """Ids of the fleet keys announced on the hotlist and not retired."""
@@ -44,21 +118,212 @@ class HotlistIndex:
         else:
             self._keys[key_id] = key
 
+    def _kidx(self, key_id: str) -> int:
+        idx = self._key_idx.get(key_id)
+        if idx is None:
+            if len(self._key_ids) >= 255:
+                raise ValueError("more than 255 fleet key ids on the hotlist: retire old keys")
+            idx = self._key_idx[key_id] = len(self._key_ids)
+            self._key_ids.append(key_id)
+        return idx
+
+    # --- entries -----------------------------------------------------------------------------
+    @staticmethod
+    def _parse_kafka_key(kafka_key: str) -> tuple[str, str, bytes] | None:
+        parts = kafka_key.split(":")
+        if len(parts) != 3 or parts[0] not in _LIST_IDX or len(parts[2]) != 64:
+            return None
+        try:
+            return parts[0], parts[1], bytes.fromhex(parts[2])
+        except ValueError:
+            return None
+
+    def load(self, kafka_key: str, entry: HotlistEntry | None) -> None:
+        """Bulk path for the initial load: append; latest per key wins at `seal()`."""
+        if self._chunks is None:
+            self.apply(kafka_key, entry)
+            return
+        ident = self._parse_kafka_key(kafka_key)
+        if ident is None:
+            return
+        list_name, key_id, dig = ident
+        c = self._chunks
+        c.digests.append(dig)
+        c.key.append(self._kidx(key_id))
+        c.lst.append(_LIST_IDX[list_name])
+        if entry is None:
+            c.valid.append(0)
+            c.start.append(0)
+            c.length.append(0)
+            c.alive.append(False)
+        else:
+            payload = _payload(entry.plate, entry.reference, entry.note)
+            c.valid.append(_epoch(entry.valid_until))
+            c.start.append(len(self._blob))
+            c.length.append(len(payload))
+            c.alive.append(True)
+            self._blob += payload
+        if len(c.digests) >= 65_536:
+            c.flush()
+
+    def seal(self) -> None:
+        """End of the initial load: build the sorted base, keeping the latest record per key."""
+        c, self._chunks = self._chunks, None
+        if c is None:
+            return
+        c.flush()
+        if not c.parts:
+            return
+        cols = [np.concatenate([part[i] for part in c.parts]) for i in range(10)]
+        c.parts.clear()
+        p, r0, r1, r2, key, lst, valid, start, length, alive = cols
+        seq = np.arange(len(p), dtype=np.uint64)
+        order = np.lexsort((seq, lst, key, r2, r1, r0, p))
+        # keep the last record of each identity (sorted by seq within equal identities)
+        ident = [col[order] for col in (p, r0, r1, r2, key, lst)]
+        last = np.ones(len(order), bool)
+        same_as_next = np.ones(len(order) - 1, bool)
+        for col in ident:
+            same_as_next &= col[:-1] == col[1:]
+        last[:-1] = ~same_as_next
+        keep = order[last & (alive[order] == 1)]
+        self._set_base(
+            p[keep], r0[keep], r1[keep], r2[keep], key[keep], lst[keep], valid[keep], start[keep], length[keep]
+        )
+
+    def _set_base(self, p: U64, r0: U64, r1: U64, r2: U64, key: U64, lst: U64, valid: U64, start: U64,
+                  length: U64) -> None:  # fmt: skip
+        self._p, self._r0, self._r1, self._r2 = p, r0, r1, r2
+        self._key, self._lst = key.astype(np.uint8), lst.astype(np.uint8)
+        self._valid, self._len = valid.astype(np.uint32), length.astype(np.uint16)
+        self._start = start.astype(np.uint32) if len(self._blob) < 2**32 else start
+        self._dead = np.zeros(len(p), bool)
+        self._base_live = len(p)
+
+    def _base_row(self, kidx: int, lidx: int, dig: bytes) -> int | None:
+        p, r0, r1, r2 = (int(x) for x in np.frombuffer(dig, dtype=">u8"))
+        lo, hi = np.searchsorted(self._p, np.uint64(p), "left"), np.searchsorted(self._p, np.uint64(p), "right")
+        for row in range(int(lo), int(hi)):
+            if (
+                (int(self._r0[row]), int(self._r1[row]), int(self._r2[row])) == (r0, r1, r2)
+                and int(self._key[row]) == kidx
+                and int(self._lst[row]) == lidx
+            ):
+                return row
+        return None
+
     def apply(self, kafka_key: str, entry: HotlistEntry | None) -> None:
-        old = self._by_kafka_key.pop(kafka_key, None)
-        if old is not None:
-            self._remove(old)
-        if entry is not None:
-            self._by_kafka_key[kafka_key] = entry
-            self._by_digest.setdefault((entry.key_id, entry.digest), {})[entry.list] = entry
+        """Live update after the initial load: the overlay shadows the base."""
+        if self._chunks is not None:
+            self.load(kafka_key, entry)
+            return
+        ident = self._parse_kafka_key(kafka_key)
+        if ident is None:
+            return
+        list_name, key_id, dig = ident
+        identity = (self._kidx(key_id), _LIST_IDX[list_name], dig)
+        row = self._base_row(*identity)
+        if row is not None and not self._dead[row]:
+            self._dead[row] = True
+            self._base_live -= 1
+        if entry is None:
+            self._overlay.pop(identity, None)
+        else:
+            self._overlay[identity] = Listing(entry.list, entry.reference, entry.plate, entry.valid_until, entry.note)
+        if len(self._overlay) >= COMPACT_AT:
+            self.compact()
 
-    def _remove(self, entry: HotlistEntry) -> None:
-        slot = self._by_digest.get((entry.key_id, entry.digest))
-        if slot is not None:
-            slot.pop(entry.list, None)
-            if not slot:
-                del self._by_digest[(entry.key_id, entry.digest)]
+    def compact(self) -> None:
+        """Merge the overlay into the base (rebuilds the sorted arrays)."""
+        live, self._overlay = self._overlay, {}
+        keep = ~self._dead
+        cols = [self._p[keep], self._r0[keep], self._r1[keep], self._r2[keep], self._key[keep].astype(np.uint64),
+                self._lst[keep].astype(np.uint64), self._valid[keep].astype(np.uint64),
+                self._start[keep].astype(np.uint64), self._len[keep].astype(np.uint64)]  # fmt: skip
+        if live:
+            idents = list(live)
+            p, r0, r1, r2 = split_digests([d for _, _, d in idents])
+            starts, lens = [], []
+            for ident in idents:
+                listing = live[ident]
+                payload = _payload(listing.plate, listing.reference, listing.note)
+                starts.append(len(self._blob))
+                lens.append(len(payload))
+                self._blob += payload
+            new = [
+                p, r0, r1, r2,
+                np.array([i[0] for i in idents], np.uint64),
+                np.array([i[1] for i in idents], np.uint64),
+                np.array([_epoch(live[i].valid_until) for i in idents], np.uint64),
+                np.array(starts, np.uint64),
+                np.array(lens, np.uint64),
+            ]  # fmt: skip
+            cols = [np.concatenate([a, b]) for a, b in zip(cols, new, strict=True)]
+        order = np.lexsort((cols[5], cols[4], cols[3], cols[2], cols[1], cols[0]))
+        self._set_base(*(col[order] for col in cols))
 
-    def lookup(self, key_id: str, digest_hex: str) -> tuple[HotlistEntry, ...]:
-        slot = self._by_digest.get((key_id, digest_hex))
-        return tuple(slot.values()) if slot else ()
+    def __len__(self) -> int:
+        if self._chunks is not None:
+            return sum(len(p[0]) for p in self._chunks.parts) + len(self._chunks.digests)
+        return self._base_live + len(self._overlay)
+
+    @property
+    def nbytes(self) -> int:
+        cols = (self._p, self._r0, self._r1, self._r2, self._key, self._lst, self._valid, self._start, self._len)
+        return sum(c.nbytes for c in cols) + self._dead.nbytes + len(self._blob)
+
+    # --- lookups -----------------------------------------------------------------------------
+    def _listing(self, row: int) -> Listing:
+        start, length = int(self._start[row]), int(self._len[row])
+        plate, reference, note = bytes(self._blob[start : start + length]).decode().split("\x1f")
+        valid = int(self._valid[row])
+        return Listing(LISTS[int(self._lst[row])], reference, plate,
+                       datetime.fromtimestamp(valid, UTC) if valid else None, note or None)  # fmt: skip
+
+    def lookup(self, key_id: str, digest_hex: str) -> tuple[Listing, ...]:
+        return self.lookup_many([(key_id, bytes.fromhex(digest_hex))])[0]
+
+    def lookup_many(self, queries: Sequence[tuple[str, bytes]]) -> list[tuple[Listing, ...]]:
+        """Vectorised lookup of many (key id, 32-byte digest) pairs; one tuple per query."""
+        out: list[tuple[Listing, ...]] = [() for _ in queries]
+        if not queries:
+            return out
+        if len(self._p):
+            p, r0, r1, r2 = split_digests([d for _, d in queries])
+            lo = np.searchsorted(self._p, p, "left")
+            hi = np.searchsorted(self._p, p, "right")
+            for qi in np.nonzero(hi > lo)[0]:  # almost never: a prefix match
+                kidx = self._key_idx.get(queries[qi][0])
+                found = [
+                    self._listing(row)
+                    for row in range(int(lo[qi]), int(hi[qi]))
+                    if not self._dead[row] and int(self._key[row]) == kidx
+                    and (self._r0[row], self._r1[row], self._r2[row]) == (r0[qi], r1[qi], r2[qi])
+                ]  # fmt: skip
+                out[qi] = tuple(found)
+        if self._overlay:
+            for qi, (key_id, dig) in enumerate(queries):
+                kidx = self._key_idx.get(key_id)
+                if kidx is None:
+                    continue
+                extra = [lst for li in range(len(LISTS)) if (lst := self._overlay.get((kidx, li, dig))) is not None]
+                if extra:
+                    out[qi] = out[qi] + tuple(extra)
+        return out
+
+
+def _payload(plate: str, reference: str, note: str | None) -> bytes:
+    return plate.encode() + _SEP + reference.encode() + _SEP + (note or "").encode()
+
+
+def _epoch(when: datetime | None) -> int:
+    return min(int(when.timestamp()), 2**32 - 1) if when else 0
+
+
+def entries_from(records: Iterable[tuple[str, HotlistEntry | None]]) -> HotlistIndex:
+    """Build a sealed index from (Kafka key, entry) pairs (tests and benchmarks)."""
+    index = HotlistIndex()
+    for key, entry in records:
+        index.load(key, entry)
+    index.seal()
+    return index

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
 
-from contract.events import Hit, PlateRead, hit_id_for
-from matcher.index import HotlistIndex
+from contract.events import Candidate, Hit, PlateRead, hit_id_for
+from matcher.index import HotlistIndex, Listing
 
 MAX_EVENT_BYTES = 64 * 1024
 
@@ -43,16 +44,39 @@ def parse_read(raw: bytes | None) -> PlateRead | str:
 
 
 def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
-    """Match one raw read against the index. Non-hits leave nothing behind but the outcome."""
-    read = parse_read(raw)
-    if isinstance(read, str):
-        return Decision(Outcome.DEAD_LETTER, reason=read)
-    problem = index.key_problem(read.key_id, read.captured_at)
-    if problem is not None:
-        return Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
+    """Match one raw read against the index."""
+    return decide_batch([raw], index, now)[0]
+
+
+def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetime) -> list[Decision]:
+    """Match a batch of raw reads with one vectorised index lookup.
+
+    Non-hits leave nothing behind but their outcome.
+    """
+    decisions: list[Decision | None] = [None] * len(raws)
+    reads: list[tuple[int, PlateRead]] = []
+    for i, raw in enumerate(raws):
+        read = parse_read(raw)
+        if isinstance(read, str):
+            decisions[i] = Decision(Outcome.DEAD_LETTER, reason=read)
+            continue
+        problem = index.key_problem(read.key_id, read.captured_at)
+        if problem is not None:
+            decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
+            continue
+        reads.append((i, read))
+    queries = [(read.key_id, bytes.fromhex(c.digest)) for _, read in reads for c in read.candidates]
+    found = iter(index.lookup_many(queries))
+    for i, read in reads:
+        matches = [(cand, listings) for cand in read.candidates if (listings := next(found))]
+        decisions[i] = _hits_of(read, matches, now)
+    return [d for d in decisions if d is not None]
+
+
+def _hits_of(read: PlateRead, matches: list[tuple[Candidate, tuple[Listing, ...]]], now: datetime) -> Decision:
     hits: dict[str, Hit] = {}
-    for cand in sorted(read.candidates, key=lambda c: -c.probability):
-        for entry in index.lookup(read.key_id, cand.digest):
+    for cand, listings in sorted(matches, key=lambda m: -m[0].probability):
+        for entry in listings:
             if entry.valid_until is not None and entry.valid_until <= now:
                 continue
             hit_id = hit_id_for(read.event_id, entry.list, entry.reference)
@@ -61,7 +85,7 @@ def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
             hits[hit_id] = Hit(
                 hit_id=hit_id,
                 read_event_id=read.event_id,
-                list=entry.list,
+                list=entry.list,  # type: ignore[arg-type]  # one of LISTS
                 reference=entry.reference,
                 plate=entry.plate,
                 captured_at=read.captured_at,

@@ -24,7 +24,7 @@ from contract.bus import KafkaSettings, catch_up, ensure_topics, start_client
 from contract.events import Evidence, EvidenceRequest, Hit, HotlistEntry, HotlistKey, new_event_id, utcnow
 from contract.topics import DEAD_LETTER, EVIDENCE, EVIDENCE_REQUESTS, HITS, HOTLIST, READS
 from matcher.index import HotlistIndex
-from matcher.logic import Outcome, decide
+from matcher.logic import Outcome, decide_batch
 from matcher.metrics import Dwell, MatcherCollector, Snapshot, serve
 from matcher.notify import Notifier, NotifySettings
 from matcher.store import HitStore
@@ -97,6 +97,7 @@ class Matcher:
         await start_client(self._hotlist, k)
         # Match nothing before the whole hotlist is in memory.
         await catch_up(self._hotlist, HOTLIST, self._apply_hotlist, s.hotlist_load_timeout_s)
+        self.index.seal()
         group = {
             "group_id": s.group_id,
             "enable_auto_commit": False,
@@ -175,16 +176,15 @@ class Matcher:
         hits: list[Hit] = []
         dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
         reads = discarded = 0
-        for records in batch.values():
-            for rec in records:
-                decision = decide(rec.value, self.index, now)
-                reads += 1
-                if decision.outcome is Outcome.HIT:
-                    hits.extend(decision.hits)
-                elif decision.outcome is Outcome.DISCARDED:
-                    discarded += 1  # nothing of a non-hit is kept: only this count
-                else:
-                    dead.append((rec, decision.reason))
+        records = [rec for recs in batch.values() for rec in recs]
+        for rec, decision in zip(records, decide_batch([r.value for r in records], self.index, now), strict=True):
+            reads += 1
+            if decision.outcome is Outcome.HIT:
+                hits.extend(decision.hits)
+            elif decision.outcome is Outcome.DISCARDED:
+                discarded += 1  # nothing of a non-hit is kept: only this count
+            else:
+                dead.append((rec, decision.reason))
         deltas = {"reads": reads, "non_hits_discarded": discarded, "dead_letters": len(dead)}
         new = self.store.add(hits, self._notifier.target_names, counters=deltas)
         deltas.update(hits=len(new), duplicate_hits=len(hits) - len(new), evidence_requested=len(new))
@@ -218,7 +218,7 @@ class Matcher:
         await asyncio.gather(*sends)
         # Only now, with hits stored and every message acknowledged, move the group's offsets.
         await self._reads.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        del batch  # the non-hits' bytes are gone with it
+        del batch, records  # the non-hits' bytes are gone with them
         dwell = time.perf_counter() - fetched
         self.dwell.observe(dwell, discarded)
         self.store.add_counters(

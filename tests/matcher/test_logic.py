@@ -50,7 +50,8 @@ def _index(*entries: HotlistEntry) -> HotlistIndex:
     for e in entries:
         index.apply_key(f"key:{e.key_id}", HotlistKey(key_id=e.key_id, published_at=NOW))
     for e in entries:
-        index.apply(e.kafka_key, e)
+        index.load(e.kafka_key, e)
+    index.seal()
     return index
 
 
