@@ -281,34 +281,43 @@ class HotlistIndex:
                        datetime.fromtimestamp(valid, UTC) if valid else None, note or None)  # fmt: skip
 
     def lookup(self, key_id: str, digest_hex: str) -> tuple[Listing, ...]:
-        return self.lookup_many([(key_id, bytes.fromhex(digest_hex))])[0]
+        return self.lookup_many([key_id], bytes.fromhex(digest_hex)).get(0, ())
 
-    def lookup_many(self, queries: Sequence[tuple[str, bytes]]) -> list[tuple[Listing, ...]]:
-        """Vectorised lookup of many (key id, 32-byte digest) pairs; one tuple per query."""
-        out: list[tuple[Listing, ...]] = [() for _ in queries]
-        if not queries:
+    def lookup_many(self, key_ids: Sequence[str], digests: bytes) -> dict[int, tuple[Listing, ...]]:
+        """Vectorised lookup of query i = (key_ids[i], digests[32*i : 32*i+32]).
+
+        Returns only the queries that matched (a non-hit leaves no object behind).
+        """
+        out: dict[int, tuple[Listing, ...]] = {}
+        if not key_ids:
             return out
         if len(self._p):
-            p, r0, r1, r2 = split_digests([d for _, d in queries])
+            q = np.frombuffer(digests, dtype=">u8").reshape(-1, 4)
+            p = q[:, 0].astype(np.uint64)
             lo = np.searchsorted(self._p, p, "left")
             hi = np.searchsorted(self._p, p, "right")
-            for qi in np.nonzero(hi > lo)[0]:  # almost never: a prefix match
-                kidx = self._key_idx.get(queries[qi][0])
-                found = [
+            for qi in np.nonzero(hi > lo)[0].tolist():  # almost never: a prefix match
+                kidx = self._key_idx.get(key_ids[qi])
+                r0, r1, r2 = (int(x) for x in q[qi, 1:])
+                found = tuple(
                     self._listing(row)
                     for row in range(int(lo[qi]), int(hi[qi]))
                     if not self._dead[row] and int(self._key[row]) == kidx
-                    and (self._r0[row], self._r1[row], self._r2[row]) == (r0[qi], r1[qi], r2[qi])
-                ]  # fmt: skip
-                out[qi] = tuple(found)
+                    and (int(self._r0[row]), int(self._r1[row]), int(self._r2[row])) == (r0, r1, r2)
+                )  # fmt: skip
+                if found:
+                    out[qi] = found
         if self._overlay:
-            for qi, (key_id, dig) in enumerate(queries):
+            for qi, key_id in enumerate(key_ids):
                 kidx = self._key_idx.get(key_id)
                 if kidx is None:
                     continue
-                extra = [lst for li in range(len(LISTS)) if (lst := self._overlay.get((kidx, li, dig))) is not None]
+                dig = digests[32 * qi : 32 * qi + 32]
+                extra = tuple(
+                    lst for li in range(len(LISTS)) if (lst := self._overlay.get((kidx, li, dig))) is not None
+                )
                 if extra:
-                    out[qi] = out[qi] + tuple(extra)
+                    out[qi] = out.get(qi, ()) + extra
         return out
 
 

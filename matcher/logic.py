@@ -51,26 +51,40 @@ def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
 def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetime) -> list[Decision]:
     """Match a batch of raw reads with one vectorised index lookup.
 
-    Non-hits leave nothing behind but their outcome.
+    A parsed read is dropped as soon as its digests are queued: non-hits leave nothing behind
+    but their outcome (and keeping thousands of parsed models alive makes the garbage
+    collector the bottleneck). The rare read with a match is parsed again to build its hits.
     """
     decisions: list[Decision | None] = [None] * len(raws)
-    reads: list[tuple[int, PlateRead]] = []
+    key_ids: list[str] = []
+    digests = bytearray()
+    owner: list[int] = []
+    event_ids: list[str] = [""] * len(raws)
     for i, raw in enumerate(raws):
         read = parse_read(raw)
         if isinstance(read, str):
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=read)
             continue
+        event_ids[i] = read.event_id
         problem = index.key_problem(read.key_id, read.captured_at)
         if problem is not None:
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
             continue
-        reads.append((i, read))
-    queries = [(read.key_id, bytes.fromhex(c.digest)) for _, read in reads for c in read.candidates]
-    found = iter(index.lookup_many(queries))
-    for i, read in reads:
-        matches = [(cand, listings) for cand in read.candidates if (listings := next(found))]
-        decisions[i] = _hits_of(read, matches, now)
-    return [d for d in decisions if d is not None]
+        for cand in read.candidates:
+            key_ids.append(read.key_id)
+            digests += bytes.fromhex(cand.digest)
+            owner.append(i)
+    matched: dict[int, list[tuple[int, tuple[Listing, ...]]]] = {}
+    for qi, listings in index.lookup_many(key_ids, bytes(digests)).items():
+        matched.setdefault(owner[qi], []).append((qi, listings))
+    first_query = {}
+    for qi, i in enumerate(owner):
+        first_query.setdefault(i, qi)
+    for i, found in matched.items():
+        read = PlateRead.model_validate_json(raws[i])  # type: ignore[arg-type]  # parsed fine above
+        pairs = [(read.candidates[qi - first_query[i]], listings) for qi, listings in found]
+        decisions[i] = _hits_of(read, pairs, now)
+    return [d or Decision(Outcome.DISCARDED, event_id=event_ids[i]) for i, d in enumerate(decisions)]
 
 
 def _hits_of(read: PlateRead, matches: list[tuple[Candidate, tuple[Listing, ...]]], now: datetime) -> Decision:

@@ -80,6 +80,7 @@ class Matcher:
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics_server: Any = None
+        self.hotlist_load_s = 0.0
 
     @property
     def store(self) -> HitStore:
@@ -96,8 +97,10 @@ class Matcher:
         self._hotlist = AIOKafkaConsumer(**k.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=100)
         await start_client(self._hotlist, k)
         # Match nothing before the whole hotlist is in memory.
+        t0 = time.perf_counter()
         await catch_up(self._hotlist, HOTLIST, self._apply_hotlist, s.hotlist_load_timeout_s)
         self.index.seal()
+        self.hotlist_load_s = time.perf_counter() - t0
         group = {
             "group_id": s.group_id,
             "enable_auto_commit": False,

@@ -89,6 +89,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_async(lambda stop: run_demo(settings, stop))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"bench.{args.target}")
+    return int(module.main(args.rest))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     try:
         if args.model == "ocr":
@@ -176,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="export the events' JSON Schemas")
     p.add_argument("--out", type=Path, default=Path("deploy/schemas"))
     p.set_defaults(func=cmd_schemas)
+
+    p = sub.add_parser("bench", help="run a benchmark on this machine (JSON with --json)")
+    p.add_argument("target", choices=["matcher"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the benchmark")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", help="regenerate data and retrain a model (needs the 'train' extra)")
     p.add_argument("model", choices=["ocr", "detector"])
