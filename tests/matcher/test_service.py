@@ -1,6 +1,7 @@
 """The matcher against a real broker: hits stored and published once, offsets after durability."""
 
 import asyncio
+import urllib.request
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -13,6 +14,7 @@ from ingest.lists import ListRow
 from ingest.publisher import execute, plan_upsert
 from matcher.service import Matcher, MatcherSettings
 from matcher.store import HitStore
+from scanauto.broker import free_port
 
 
 def _read(keys: KeyRing, plate: str, event_id: str | None = None) -> PlateRead:
@@ -28,6 +30,11 @@ def _read(keys: KeyRing, plate: str, event_id: str | None = None) -> PlateRead:
         ocr_confidence=0.9,
         frames=4,
     )
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
 
 
 async def _drain(kafka: KafkaSettings, topic: str, expect: int) -> list[bytes]:
@@ -56,8 +63,13 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
     await ensure_topics(kafka)
     rows = [ListRow(2, "AB1234", "stolen", "SV-1", None)]
     await execute(plan_upsert(rows, keys, utcnow()), kafka)
+    port = free_port()
     settings = MatcherSettings(
-        kafka=kafka, store_path=tmp_path / "hits.sqlite", session_timeout_ms=6000, heartbeat_interval_ms=500
+        kafka=kafka,
+        store_path=tmp_path / "hits.sqlite",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+        metrics_port=port,
     )
     seen: list[Hit] = []
     matcher = Matcher(settings, on_hit=seen.append)
@@ -93,6 +105,19 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
         1,
     )
     assert counters["non_hit_seconds_count"] == 1 and counters["non_hit_seconds_sum"] > 0
+    await matcher.refresh_snapshot()
+    metrics = await asyncio.to_thread(_scrape, port)
+    for line in [
+        "scanauto_matcher_reads_total 4.0",
+        "scanauto_matcher_non_hits_discarded_total 1.0",
+        "scanauto_matcher_dead_letters_total 1.0",
+        "scanauto_matcher_hits_stored 1.0",
+        "scanauto_matcher_reads_topic_retention_seconds 3600.0",
+        'scanauto_matcher_non_hit_seconds_bucket{le="+Inf"} 1.0',
+        "scanauto_matcher_evidence_requested_total 1.0",
+    ]:
+        assert line in metrics, line
+    assert "AB1234" not in metrics
     assert (matcher.stats.reads, matcher.stats.hits, matcher.stats.discarded, matcher.stats.dead_letters) == (
         4,
         1,
