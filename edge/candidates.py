@@ -22,13 +22,24 @@ class PlateCandidate:
     sidecode: int | None
 
 
+# Characters a camera confuses with each other (both ways). A slot's best character brings its
+# partners into the search even when the OCR gave them almost nothing: their rank still comes
+# from the OCR's own probability, and the sidecodes decide whether the result is a plate.
+CONFUSABLE_PAIRS = ("O0", "D0", "Q0", "DO", "I1", "L1", "T1", "B8", "S5", "Z2", "G6", "A4", "T7", "UV", "MN", "HN")
+CONFUSABLE: dict[str, str] = {}
+for _a, _b in CONFUSABLE_PAIRS:
+    CONFUSABLE[_a] = CONFUSABLE.get(_a, "") + _b
+    CONFUSABLE[_b] = CONFUSABLE.get(_b, "") + _a
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateSettings:
     max_candidates: int = 8
     per_slot: int = 3  # alternatives considered per character slot
-    min_char_prob: float = 0.02  # an alternative below this is not worth a digest
+    min_char_prob: float = 0.02  # a non-confusable alternative below this is not worth a digest
     beam: int = 64
     invalid_penalty: float = 0.05  # factor for non-Dutch texts when the read looks Dutch
+    confusables: bool = True  # also try the confusable partners of each slot's best character
 
 
 def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettings) -> list[tuple[float, str]]:
@@ -36,11 +47,10 @@ def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettin
     beam: list[tuple[float, str]] = [(0.0, "")]  # (log prob, text)
     for slot in probs:
         order = np.argsort(slot)[::-1][: s.per_slot]
-        options = [
-            (math.log(max(float(slot[i]), 1e-12)), alphabet[i])
-            for i in order
-            if float(slot[i]) >= s.min_char_prob or i == order[0]
-        ]
+        chosen = [int(i) for i in order if float(slot[i]) >= s.min_char_prob or i == order[0]]
+        if s.confusables:
+            chosen += [alphabet.index(c) for c in CONFUSABLE.get(alphabet[order[0]], "") if c in alphabet]
+        options = [(math.log(max(float(slot[i]), 1e-12)), alphabet[i]) for i in dict.fromkeys(chosen)]
         beam = heapq.nlargest(
             s.beam, ((lp + olp, text + ("" if ch == pad else ch)) for lp, text in beam for olp, ch in options)
         )

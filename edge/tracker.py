@@ -34,11 +34,11 @@ class Observation:
 class TrackerSettings:
     min_iou: float = 0.1
     max_gap_frames: int = 6  # a track unseen this long has left the view
-    max_age_frames: int = 300  # emit long-lived tracks anyway (a car parked next to us)
+    max_age_frames: int = 300  # report long-lived tracks anyway (a car parked next to us), once
     min_frames: int = 2  # a single-frame track is too weak to report
 
 
-@dataclass
+@dataclass(eq=False)
 class Track:
     track_id: int
     first_frame: int
@@ -53,6 +53,7 @@ class Track:
     best_crop: BgrImage | None = None
     context: BgrImage | None = None
     frames: int = 0
+    emitted: bool = False  # read already reported (at max age): keep following, never report again
 
     def predicted(self, frame_idx: int) -> Box:
         dt = frame_idx - self.last_frame
@@ -70,6 +71,8 @@ class Track:
             v = ((cx_new - cx_old) / dt, (cy_new - cy_old) / dt)
             self.velocity = (0.5 * self.velocity[0] + 0.5 * v[0], 0.5 * self.velocity[1] + 0.5 * v[1])
         self.box, self.last_frame = obs.box, frame_idx
+        if self.emitted:
+            return  # only followed now, so that it is not read again; no pixels kept
         self.frames += 1
         self.det_scores.append(obs.det_score)
         # Vote: average the distributions, each frame weighted by how sure the OCR was and by
@@ -131,15 +134,20 @@ class Tracker:
                 track.add(obs, frame_idx, frame)
                 self._tracks.append(track)
         s = self.settings
-        done = [
+        gone = [t for t in self._tracks if frame_idx - t.last_frame > s.max_gap_frames]
+        self._tracks = [t for t in self._tracks if frame_idx - t.last_frame <= s.max_gap_frames]
+        # A track that lives too long is reported now, but kept: the same parked car, still in
+        # view, must not start a second track (and a second read) on the next frame.
+        aged = [
             t
             for t in self._tracks
-            if frame_idx - t.last_frame > s.max_gap_frames or frame_idx - t.first_frame >= s.max_age_frames
+            if not t.emitted and t.frames >= s.min_frames and frame_idx - t.first_frame >= s.max_age_frames
         ]
-        self._tracks = [t for t in self._tracks if t not in done]
-        return [t for t in done if t.frames >= s.min_frames]
+        for t in aged:
+            t.emitted = True
+        return [t for t in gone if not t.emitted and t.frames >= s.min_frames] + aged
 
     def flush(self) -> list[Track]:
         """End every track (end of stream)."""
         done, self._tracks = self._tracks, []
-        return [t for t in done if t.frames >= self.settings.min_frames]
+        return [t for t in done if not t.emitted and t.frames >= self.settings.min_frames]

@@ -48,3 +48,21 @@ def test_foreign_plate_keeps_its_text() -> None:
     probs = _probs({"M": 0.99}, {"U": 0.99}, {"C": 0.99}, {"1": 0.99}, {"2": 0.99}, {"3": 0.99}, {"4": 0.99})
     got = candidates(probs, ALPHABET, "_", CandidateSettings())
     assert got[0].text == "MUC1234" and got[0].sidecode is None
+
+
+def test_confusable_partner_is_tried_even_when_the_ocr_barely_considered_it() -> None:
+    # The OCR is sure of 'O' in a digit group, but 'BD1O34' fits no sidecode: the confusable
+    # '0' (with the OCR's own tiny probability) gives the valid plate, which is digested too.
+    probs = _probs({"B": 0.99}, {"D": 0.99}, {"1": 0.99}, {"O": 0.995, "0": 0.004}, {"3": 0.99}, {"4": 0.99})
+    got = {c.text: c for c in candidates(probs, ALPHABET, "_", CandidateSettings())}
+    assert "BD1O34" in got and got["BD1034"].sidecode is not None
+    without = candidates(probs, ALPHABET, "_", CandidateSettings(confusables=False))
+    assert "BD1034" not in [c.text for c in without]
+
+
+def test_confusable_alternatives_are_ranked_by_the_ocr_probabilities() -> None:
+    # Valid Dutch plate GBB01B (sidecode 11): B/8 in slot 2 is likelier than G/6 in slot 1.
+    probs = _probs({"G": 0.9, "6": 0.01}, {"B": 0.9, "8": 0.09}, {"B": 0.99}, {"0": 0.98}, {"1": 0.97}, {"B": 0.99})
+    got = [c.text for c in candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=8))]
+    assert got[0] == "GBB01B"
+    assert len(got) <= 8

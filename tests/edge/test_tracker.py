@@ -46,3 +46,15 @@ def test_single_frame_flicker_is_not_reported() -> None:
     tracker.update(0, T0, FRAME, [_obs(500, _onehot(1))])
     ended = [t for f in range(1, 5) for t in tracker.update(f, T0, FRAME, [])]
     assert ended == [] and tracker.active == 0
+
+
+def test_a_parked_car_in_view_past_the_maximum_age_gives_one_read() -> None:
+    tracker = Tracker(TrackerSettings(max_age_frames=50, max_gap_frames=3))
+    ended = []
+    for f in range(400):  # the scan car waits next to a parked car for 400 frames
+        ended += [(f, t) for t in tracker.update(f, T0, FRAME, [_obs(600 + (f % 3), _onehot(4))])]
+    ended += [(400, t) for t in tracker.flush()]
+    assert len(ended) == 1
+    frame, track = ended[0]
+    assert frame == 50 and track.frames == 51  # reported at the maximum age, not when it left
+    assert tracker.active == 0
