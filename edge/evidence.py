@@ -38,6 +38,14 @@ class EvidenceWindow:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def oldest_age_ever_s(self) -> float:
+        """The longest any item lived: wiped items' ages and the age of the oldest held now."""
+        with self._lock:
+            held = next(iter(self._items.values()), None)
+            live = self._clock() - held.stored_at if held is not None else 0.0
+        return max(self.oldest_age_s, live)
+
     def put(self, event_id: str, crop: BgrImage, context: BgrImage) -> None:
         with self._lock:
             # Copies: the frame buffer is reused by capture, and we must be able to wipe ours.

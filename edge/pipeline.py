@@ -81,10 +81,14 @@ class EdgePipeline:
         self.detections = 0
         self.rejected_tracks = 0
         self.stage_s = {"detect": 0.0, "ocr": 0.0, "track": 0.0, "digest": 0.0}  # seconds per stage, summed
+        self._gps_at: dict[int, GpsFix | None] = {}  # frame index -> fix, for the frames a track may start in
 
     def process(self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None) -> list[FinishedRead]:
         idx = self.frames
         self.frames += 1
+        self._gps_at[idx] = gps
+        horizon = self.settings.tracker.max_age_frames + self.settings.tracker.max_gap_frames + 2
+        self._gps_at.pop(idx - horizon, None)
         t0 = time.perf_counter()
         dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
         self.detections += len(dets)
@@ -119,6 +123,9 @@ class EdgePipeline:
         return out
 
     def _read_of(self, track: Track, gps: GpsFix | None) -> FinishedRead | None:
+        crop, context = track.best_crop, track.context
+        track.best_crop = track.context = None  # from now on only the evidence window holds pixels
+        gps = self._gps_at.get(track.first_frame, gps)  # where the car was first seen
         fused = track.fused
         confidence = float(fused.max(axis=1).mean())
         if confidence < self.settings.min_ocr_confidence:
@@ -140,6 +147,6 @@ class EdgePipeline:
             ocr_confidence=min(1.0, confidence),
             frames=track.frames,
         )
-        if track.best_crop is not None and track.context is not None:
-            self.evidence.put(event.event_id, track.best_crop, track.context)
+        if crop is not None and context is not None:
+            self.evidence.put(event.event_id, crop, context)
         return FinishedRead(event, tuple(cands))

@@ -31,8 +31,13 @@ class EmbeddedBroker:
     Use as a context manager; `stop()` is safe to call twice.
     """
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, log_path: Path | None = None, advertised_port: int | None = None
+    ) -> None:
         self.port = port or free_port()
+        # Clients are sent to the advertised port after bootstrap: a proxy in front of the
+        # broker (tests that cut the link) advertises itself here.
+        self.advertised_port = advertised_port or self.port
         self._log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -46,6 +51,7 @@ class EmbeddedBroker:
 
     def start(self, timeout_s: float = 10.0) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         # A clean environment: the broker reads LISTENER_URL, STORAGE_ENGINE... from it.
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "RUST_LOG": "warn"}
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -57,7 +63,7 @@ class EmbeddedBroker:
                     "--listener-url",
                     url,
                     "--advertised-listener-url",
-                    url,
+                    advertised,
                     "--storage-engine",
                     "memory://tansu/",
                 ],

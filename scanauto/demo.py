@@ -20,6 +20,7 @@ from contract.digest import DigestKey, KeyRing
 from contract.events import Hit, utcnow
 from contract.sidecodes import format_display, is_valid_dutch
 from edge.frames import VideoFileSource
+from edge.outbox import OutboxSettings
 from edge.pipeline import FinishedRead
 from edge.service import EdgeSettings, EdgeStats, run_edge
 from ingest.lists import parse_list
@@ -145,7 +146,12 @@ async def run_demo_pipeline(
         matcher_stop = asyncio.Event()
         matcher_task = asyncio.create_task(matcher.run(matcher_stop), name="matcher")
         try:
-            edge_settings = EdgeSettings(source=VideoFileSource(path=video), kafka=kafka)
+            edge_settings = EdgeSettings(
+                source=VideoFileSource(path=video),
+                kafka=kafka,
+                outbox=OutboxSettings(path=workdir / "edge-outbox.sqlite"),
+                status_port=0,  # any free port: the operator page runs while the demo does
+            )
             say("[demo] edge: detecting and reading plates ...")
             result.edge = await run_edge(edge_settings, keys, stop, on_read=on_read)
             deadline = time.monotonic() + 60

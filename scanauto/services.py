@@ -95,24 +95,51 @@ async def matcher_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
     return 0
 
 
+def edge_settings_data(args: argparse.Namespace) -> dict[str, object]:
+    """The edge's settings: the file (if any), then the command-line flags on top."""
+    data = load_settings_file(args.config)
+    if args.video:
+        data["source"] = {"kind": "video-file", "path": str(args.video), "pace": args.pace}
+    elif args.stream:
+        data["source"] = {"kind": "stream", "url": args.stream}
+    elif args.device:
+        data["source"] = {"kind": "v4l2", "device": args.device}
+    elif args.image_folder:
+        data["source"] = {"kind": "image-folder", "path": str(args.image_folder)}
+    if "source" not in data:
+        raise ConfigError("no frame source: pass --video, --stream, --device or --image-folder, or set source")
+    if args.gps_serial:
+        data["gps"] = {"kind": "serial", "device": str(args.gps_serial)}
+    elif args.gps_replay:
+        data["gps"] = {"kind": "replay", "path": str(args.gps_replay)}
+    elif args.gpsd:
+        host, _, port = args.gpsd.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--gpsd takes HOST:PORT, got {args.gpsd!r}")
+        data["gps"] = {"kind": "gpsd", "host": host, "port": int(port)}
+    if args.bootstrap_servers:
+        data["kafka"] = {**dict(data.get("kafka") or {}), "bootstrap_servers": args.bootstrap_servers}  # type: ignore[call-overload]
+    if args.outbox:
+        data["outbox"] = {**dict(data.get("outbox") or {}), "path": str(args.outbox)}  # type: ignore[call-overload]
+    for name in ("status_port", "vehicle_id", "camera_id"):
+        if getattr(args, name) is not None:
+            data[name] = getattr(args, name)
+    return data
+
+
 async def edge_main(args: argparse.Namespace, stop: asyncio.Event) -> int:
-    from edge.frames import VideoFileSource
     from edge.service import EdgeSettings, run_edge
 
-    settings = EdgeSettings(
-        vehicle_id=args.vehicle_id,
-        camera_id=args.camera_id,
-        source=VideoFileSource(path=args.video, pace=args.pace),
-        kafka=KafkaSettings(bootstrap_servers=args.bootstrap_servers),
-    )
+    settings = validated(EdgeSettings, edge_settings_data(args))
     keys = load_key(args.key_file)
     if args.validate_config:
         print(settings.model_dump_json(indent=2))
         return 0
     stats = await run_edge(settings, keys, stop)
     print(
-        f"edge: {stats.frames} frames at {stats.fps:.1f} fps, {stats.reads} reads published, "
-        f"{stats.corrupt_frames} corrupt frames skipped"
+        f"edge: {stats.processed} frames at {stats.fps:.1f} fps ({stats.dropped_frames} dropped, "
+        f"{stats.corrupt_frames} corrupt skipped), {stats.reads} reads, {stats.acked} acknowledged by the broker, "
+        f"{stats.outbox_left} left in the outbox"
     )
     return 0
 
