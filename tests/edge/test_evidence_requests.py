@@ -1,0 +1,93 @@
+"""Evidence requests over the real broker: answered with JPEGs while held, `expired` once wiped on time."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+
+import cv2
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contract.bus import KafkaSettings, ensure_topics
+from contract.events import Evidence, EvidenceRequest, new_event_id, utcnow
+from contract.topics import EVIDENCE, EVIDENCE_REQUESTS
+from edge.evidence import EvidenceWindow
+from edge.publisher import LinkStats, answer_evidence_requests
+
+
+def _request(read_event_id: str, vehicle: str = "scan-01") -> EvidenceRequest:
+    return EvidenceRequest(
+        request_id=new_event_id(),
+        hit_id=new_event_id(),
+        read_event_id=read_event_id,
+        vehicle_id=vehicle,
+        requested_at=utcnow(),
+    )
+
+
+async def _answers(consumer: AIOKafkaConsumer, n: int, timeout: float = 20.0) -> list[Evidence]:
+    out: list[Evidence] = []
+    end = time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < end:
+        for records in (await consumer.getmany(timeout_ms=200)).values():
+            out += [Evidence.model_validate_json(r.value or b"") for r in records]
+    return out
+
+
+def test_window_wipes_on_time_without_being_asked() -> None:
+    window = EvidenceWindow(window_s=0.3)
+    window.put("c" * 32, np.full((20, 80, 3), 255, np.uint8), np.full((72, 128, 3), 255, np.uint8))
+    time.sleep(0.35)
+    assert window.oldest_age_ever_s >= 0.3  # measured while still held
+    window.sweep()  # what the edge's inference loop does every half second
+    assert len(window) == 0 and window.wiped == 1 and 0.3 <= window.oldest_age_s < 0.6
+
+
+async def test_requests_for_this_vehicle_are_answered_while_held_then_expired(kafka: KafkaSettings) -> None:
+    await ensure_topics(kafka)
+    window = EvidenceWindow(window_s=2.0)
+    held, other = new_event_id(), new_event_id()
+    crop = np.zeros((30, 120, 3), np.uint8)
+    cv2.putText(crop, "X", (50, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", max_request_size=16_000_000)
+    requests = AIOKafkaConsumer(
+        EVIDENCE_REQUESTS, **kafka.client_kwargs(), group_id="scanauto-edge-scan-01", enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=50, session_timeout_ms=6000, heartbeat_interval_ms=500,
+    )  # fmt: skip
+    answers = AIOKafkaConsumer(EVIDENCE, **kafka.client_kwargs(), auto_offset_reset="earliest", fetch_max_wait_ms=50)
+    for client in (producer, requests, answers):
+        await client.start()
+    stats, stop = LinkStats(), asyncio.Event()
+    task = asyncio.create_task(answer_evidence_requests(requests, producer, window, "scan-01", stats, stop))
+    try:
+        while not requests.assignment():  # joined the group: requests flow from now on
+            await asyncio.sleep(0.05)
+        window.put(held, crop, np.full((360, 640, 3), 90, np.uint8))
+        first = [_request(held), _request(other), _request(held, vehicle="scan-02")]
+        for req in first:
+            await producer.send_and_wait(EVIDENCE_REQUESTS, req.model_dump_json().encode(), key=req.vehicle_id.encode())
+        got = {e.request_id: e for e in await _answers(answers, 2)}
+        ok, missing = got[first[0].request_id], got[first[1].request_id]
+        assert ok.status == "ok" and ok.vehicle_id == "scan-01" and ok.hit_id == first[0].hit_id
+        assert ok.crop_jpeg_b64 and ok.context_jpeg_b64
+        jpeg = cv2.imdecode(np.frombuffer(base64.b64decode(ok.crop_jpeg_b64), np.uint8), cv2.IMREAD_COLOR)
+        assert jpeg.shape == (30, 120, 3) and jpeg.max() > 200  # the real crop
+        assert missing.status == "expired" and missing.crop_jpeg_b64 is None
+        assert first[2].request_id not in got  # another vehicle's request is not ours to answer
+
+        await asyncio.sleep(2.1)  # past the window: wiped on time
+        window.sweep()
+        late = _request(held)
+        await producer.send_and_wait(EVIDENCE_REQUESTS, late.model_dump_json().encode(), key=b"scan-01")
+        (answer,) = await _answers(answers, 1)
+        assert answer.request_id == late.request_id and answer.status == "expired"
+        assert (stats.evidence_answered, stats.evidence_expired) == (1, 2)
+        assert 2.0 <= window.oldest_age_s < 3.0
+    finally:
+        stop.set()
+        await task
+        for client in (requests, answers, producer):
+            await client.stop()
