@@ -160,6 +160,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    p.add_argument("--checkpoint", type=Path, default=Path("var/detector.pt"), help="torch weights saved here")
+    p.add_argument("--init", type=Path, help="start from these torch weights (fine-tuning) instead of scratch")
     return p.parse_args(argv)
 
 
@@ -178,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {len(samples)} images, {n_plates} plates in {time.monotonic() - t0:.0f} s", flush=True)
 
     model = PlateNet()
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, weights_only=True))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60.0
     steps_per_epoch = max(1, len(samples) // args.batch)
@@ -197,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 total_steps = max(40, int(budget / per_step))
                 print(f"plan: {total_steps} steps ({per_step:.2f} s/step, budget {args.minutes:.0f} min)", flush=True)
             frac = step / total_steps if total_steps < 10**9 else 0.0
-            lr = args.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * frac))
+            warmup = 1.0 if args.init is not None else min(1.0, (step + 1) / 50)
+            lr = args.lr * warmup * 0.5 * (1 + math.cos(math.pi * frac))
             for group in opt.param_groups:
                 group["lr"] = lr
             model.train()
@@ -215,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                 eta = elapsed / step * (total_steps - step) if total_steps < 10**9 else float("nan")
                 print(
                     f"epoch {epoch} step {step}/{total_steps} loss {np.mean(losses[-50:]):.3f} "
-                    f"(heat {float(l_heat):.3f} box {float(l_reg):.3f}) lr {lr:.2e} "
+                    f"(heat {l_heat.item():.3f} box {l_reg.item():.3f}) lr {lr:.2e} "
                     f"{step * args.batch / elapsed:.1f} img/s eta {eta / 60:.1f} min",
                     flush=True,
                 )
+    args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), args.checkpoint)
     export_onnx(model, args.out)
     size_kb = args.out.stat().st_size / 1024
     print(f"wrote {args.out} ({size_kb:.0f} KB) after {(time.monotonic() - t0) / 60:.1f} min", flush=True)

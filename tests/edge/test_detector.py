@@ -1,0 +1,72 @@
+"""The committed plate detector: finds the plates of fresh synthetic scenes; clear errors; stable output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contract.errors import ConfigError, InputError
+from edge.detector import Detection, DetectorSettings, PlateDetector, letterbox, nms
+from models.detector.data import DEFAULT_MODEL, TEST_SCENES
+from models.detector.evaluate import match
+from models.synth.scenes import render_scene
+
+
+@pytest.fixture(scope="module")
+def detector() -> PlateDetector:
+    return PlateDetector(DEFAULT_MODEL, threads=2)
+
+
+def test_finds_nine_in_ten_plates_of_fresh_scenes(detector: PlateDetector) -> None:
+    plates = found = detections = 0
+    for i in range(20):
+        scene = render_scene(np.random.default_rng([TEST_SCENES, i]))
+        dets = detector.detect(scene.image)
+        assert all(isinstance(d, Detection) and 0 <= d.score <= 1 for d in dets)
+        truth = [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates]
+        plates += len(truth)
+        detections += len(dets)
+        found += match(truth, dets, 0.5)
+    assert plates >= 30
+    assert found / plates >= 0.9, f"recall {found}/{plates}"
+    assert found / max(1, detections) >= 0.8, f"precision {found}/{detections}"
+
+
+def test_model_version_names_the_file_and_hash(detector: PlateDetector) -> None:
+    assert re.fullmatch(r"plate_detector-[0-9a-f]{8}", detector.model_version)
+
+
+def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="scanauto train detector"):
+        PlateDetector(tmp_path / "nope.onnx")
+
+
+def test_bad_frames_are_refused(detector: PlateDetector) -> None:
+    with pytest.raises(InputError):
+        detector.detect(np.zeros((720, 1280), np.uint8))
+    with pytest.raises(InputError):
+        detector.detect(np.zeros((720, 1280, 3), np.float32))  # type: ignore[arg-type]
+
+
+def test_blank_frame_any_size(detector: PlateDetector) -> None:
+    assert detector.detect(np.full((480, 640, 3), 128, np.uint8)) == []
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigError):
+        DetectorSettings(score_threshold=1.5)
+
+
+def test_letterbox_keeps_aspect() -> None:
+    out, scale = letterbox(np.full((720, 1280, 3), 200, np.uint8), 640, 384)
+    assert out.shape == (384, 640, 3) and scale == 0.5
+    assert out[359, 639, 0] == 200 and out[360:, :].max() == 0
+
+
+def test_nms_drops_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 100, 20], [2, 1, 101, 21], [200, 0, 300, 20]], np.float32)
+    scores = np.array([0.6, 0.9, 0.5], np.float32)
+    assert nms(boxes, scores, 0.4) == [1, 2]
