@@ -175,9 +175,12 @@ class EdgeService:
         s = self.settings
         await self._connected.wait()  # topics verified (a subscription must not auto-create them)
         while not self._side_stop.is_set():
+            # A group join waits about half the session timeout: requests must be allowed longer.
+            kwargs = {**s.kafka.client_kwargs(), "request_timeout_ms": max(s.kafka.request_timeout_ms, 15_000)}
             consumer = AIOKafkaConsumer(
-                EVIDENCE_REQUESTS, **s.kafka.client_kwargs(), group_id=f"scanauto-edge-{s.vehicle_id}",
-                enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=100,
+                EVIDENCE_REQUESTS, **kwargs, group_id=f"scanauto-edge-{s.vehicle_id}", enable_auto_commit=False,
+                auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
+                heartbeat_interval_ms=1000,
             )  # fmt: skip
             try:
                 await start_client(consumer, s.kafka)
