@@ -92,9 +92,7 @@ def render_scene(
         yaw, pitch, roll = rng.uniform(-35, 35), rng.uniform(-12, 12), rng.uniform(-4, 4)
         car_w = int(target_w / 0.285)
         sprite = render_car(rng, car_w, plate_img, view)
-        base = perspective(
-            (sprite.mask.shape[1], sprite.mask.shape[0]), yaw, pitch, roll, rng.uniform(1.5, 4)
-        )
+        base = perspective((sprite.mask.shape[1], sprite.mask.shape[0]), yaw, pitch, roll, rng.uniform(1.5, 4))
         quad0 = _warp(base, sprite.plate_quad)
         scale = target_w / max(1.0, float(quad0[:, 0].max() - quad0[:, 0].min()))
         placed = False

@@ -147,9 +147,7 @@ def draw_distractor(
     elif kind == 1:  # Blue square parking sign with a white letter.
         s = max(10, size // 3)
         cv2.rectangle(img, (x, y), (x + s, y + s), (150, 70, 20), -1)
-        cv2.putText(
-            img, "P", (x + s // 5, y + int(s * 0.85)), cv2.FONT_HERSHEY_SIMPLEX, s / 32, (255,) * 3, 2
-        )
+        cv2.putText(img, "P", (x + s // 5, y + int(s * 0.85)), cv2.FONT_HERSHEY_SIMPLEX, s / 32, (255,) * 3, 2)
     elif kind == 2:  # Shop board with a word on it.
         word = _SIGN_WORDS[rng.integers(len(_SIGN_WORDS))]
         h = max(10, size // 5)
@@ -158,9 +156,7 @@ def draw_distractor(
         bg = tuple(int(v) for v in rng.integers(0, 255, 3))
         cv2.rectangle(img, (x, y), (x + tw + h, y + h + h // 2), bg, -1)
         fg = (255, 255, 255) if sum(bg) < 380 else (10, 10, 10)
-        cv2.putText(
-            img, word, (x + h // 2, y + h + h // 6), cv2.FONT_HERSHEY_DUPLEX, scale, fg, 2, cv2.LINE_AA
-        )
+        cv2.putText(img, word, (x + h // 2, y + h + h // 6), cv2.FONT_HERSHEY_DUPLEX, scale, fg, 2, cv2.LINE_AA)
     elif kind == 3:  # Plain white or yellow rectangle, plate-like but blank (a hard negative).
         w = size
         h = int(w * rng.uniform(0.15, 0.5))

@@ -43,9 +43,7 @@ class DriveBySpec:
 
     def __post_init__(self) -> None:
         if self.n_cars < 1 or len(self.plates) > self.n_cars:
-            raise ValueError(
-                f"n_cars must be >= 1 and >= len(plates), got {self.n_cars} and {len(self.plates)}"
-            )
+            raise ValueError(f"n_cars must be >= 1 and >= len(plates), got {self.n_cars} and {len(self.plates)}")
         if self.width < 320 or self.height < 240:
             raise ValueError(f"frame size {self.width}x{self.height} too small (min 320x240)")
         if self.fps < 1 or self.speed_px <= 0 or self.blur < 0 or self.noise < 0:
@@ -226,9 +224,7 @@ def build_driveby(spec: DriveBySpec) -> DriveBy:
     hom = _camera_homography(spec.width, spec.height)
     inv = np.linalg.inv(hom)
     ys, xs = np.mgrid[0 : spec.height, 0 : spec.width].astype(np.float32)
-    src = cv2.perspectiveTransform(np.dstack([xs, ys]).reshape(-1, 1, 2), inv).reshape(
-        spec.height, spec.width, 2
-    )
+    src = cv2.perspectiveTransform(np.dstack([xs, ys]).reshape(-1, 1, 2), inv).reshape(spec.height, spec.width, 2)
     map_x, map_y = np.ascontiguousarray(src[:, :, 0]), np.ascontiguousarray(src[:, :, 1])
     noise_bank: list[npt.NDArray[np.int16]] = []
     if spec.noise > 0:
