@@ -61,20 +61,31 @@ def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettin
     return sorted(((p, t) for t, p in merged.items()), reverse=True)
 
 
+def plausible(text: str, sidecode: int | None) -> bool:
+    """Could this be a plate? A Dutch sidecode, or 4-10 characters mixing letters and digits
+    (every format we read abroad does). Shop signs and house numbers are not."""
+    if sidecode is not None:
+        return True
+    return 4 <= len(text) <= MAX_PLATE_LEN and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
 def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
     """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes.
 
     When any likely reading is a valid Dutch plate, readings that fit no sidecode are
     demoted: a Dutch street mostly has Dutch plates. Foreign plates keep their raw text.
+    Readings that cannot be a plate at all (see `plausible`) are dropped: an empty result
+    means the track was a sign, not a plate.
     """
     seqs = _top_sequences(probs, alphabet, pad, settings)
-    if not seqs:
-        return []
+    if not seqs or not plausible(seqs[0][1], match_sidecode(seqs[0][1])):
+        return []  # the OCR's own best reading is no plate: a sign, a house number ...
     coded = [(p, t, match_sidecode(t)) for p, t in seqs]
     looks_dutch = any(code is not None for _, _, code in coded)
     scored = [
         PlateCandidate(t, p if code is not None or not looks_dutch else p * settings.invalid_penalty, code)
         for p, t, code in coded
     ]
+    scored = [c for c in scored if plausible(c.text, c.sidecode)]
     scored.sort(key=lambda c: -c.probability)
     return scored[: settings.max_candidates]

@@ -40,7 +40,7 @@ def test_confusable_alternative_that_is_a_valid_plate_is_kept() -> None:
 
 def test_at_most_max_candidates() -> None:
     flat = {ch: 0.3 for ch in "B8D"}
-    probs = _probs(flat, flat, flat, flat, flat, flat)
+    probs = _probs(flat, flat, {"1": 0.99}, {"2": 0.99}, flat, flat)
     assert len(candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=5))) == 5
 
 
@@ -66,3 +66,10 @@ def test_confusable_alternatives_are_ranked_by_the_ocr_probabilities() -> None:
     got = [c.text for c in candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=8))]
     assert got[0] == "GBB01B"
     assert len(got) <= 8
+
+
+def test_signs_and_house_numbers_are_not_plates_even_with_confusable_digits() -> None:
+    sign = _probs({"T": 0.99}, {"E": 0.99}, {"H": 0.99}, {"U": 0.99}, {"U": 0.99}, {"R": 0.99})
+    assert candidates(sign, ALPHABET, "_", CandidateSettings()) == []  # not '1EHUUR'
+    number = _probs({"7": 0.99}, {"7": 0.99}, {"1": 0.99}, {"1": 0.99})
+    assert candidates(number, ALPHABET, "_", CandidateSettings()) == []

@@ -123,6 +123,7 @@ def test_privacy_no_non_hit_plate_in_any_file_log_or_kafka_message(demo_run: Dem
 
     files = [p for p in demo_run.workdir.rglob("*") if p.is_file() and p.name != "driveby.mp4"]
     assert any(p.name.startswith("hits.sqlite") for p in files)  # the store was written and is scanned
+    assert any(p.name.startswith("edge-outbox.sqlite") for p in files)  # so was the edge's outbox
     for path in files:  # the video is the camera's input, not something the system wrote
         data = path.read_bytes()
         leaked = [n for n in needles if n in data]
@@ -131,6 +132,11 @@ def test_privacy_no_non_hit_plate_in_any_file_log_or_kafka_message(demo_run: Dem
     output = demo_run.output.encode()
     assert b"[HIT]" in output  # hits were printed, so the output is being scanned for real
     assert not [n for n in needles if n in output], "a non-hit plate was printed or logged"
+
+    edge = demo_run.result.edge
+    assert edge is not None and "scanauto_edge_reads_total" in edge.metrics_text  # the operator's view
+    shown = (edge.status_json + edge.metrics_text).encode()
+    assert not [n for n in needles if n in shown], "a non-hit plate reached the status page or metrics"
 
     assert len(demo_run.messages) > 50  # reads, hotlist, hits, evidence requests
     blob = b"\n".join(demo_run.messages)
