@@ -177,6 +177,9 @@ class Capture:
             now = time.monotonic()
             if got.status is GrabStatus.FRAME and got.image is not None and got.captured_at is not None:
                 st.decode_s += time.perf_counter() - t0
+                if got.due is not None and got.due > now:  # a paced file plays at its frame rate
+                    self._stop.wait(got.due - now)
+                    now = time.monotonic()
                 st.frames += 1
                 st.last_frame_at = last = now
                 st.fps_window.append(now)

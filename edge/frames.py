@@ -111,6 +111,7 @@ class Grabbed:
     status: GrabStatus
     image: BgrImage | None = None
     captured_at: datetime | None = None
+    due: float | None = None  # time.monotonic() at which a paced file delivers this frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +174,10 @@ class VideoFileReader:
                 raise InputError(f"video {self._source.path} has no decodable frames (corrupt or empty file)")
             return Grabbed(GrabStatus.END)
         self._failures = 0
-        if self._source.pace:
-            delay = self._wall0 + (self._index + self._corrupt) / self.fps - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        at = self._t0 + timedelta(seconds=(self._index + self._corrupt) / self.fps)
+        offset = (self._index + self._corrupt) / self.fps
         self._index += 1
-        return Grabbed(GrabStatus.FRAME, image, at)
+        due = self._wall0 + offset if self._source.pace else None
+        return Grabbed(GrabStatus.FRAME, image, self._t0 + timedelta(seconds=offset), due)
 
     def close(self) -> None:
         self._cap.release()
