@@ -92,8 +92,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
-    module = importlib.import_module(f"bench.{args.target}")
+    module = importlib.import_module(f"bench.{args.target.replace('-', '_')}")
     return int(module.main(args.rest))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from models import evaluate
+
+    paths = {k: getattr(args, k) for k in ("detector_model", "ocr_model", "ocr_config") if getattr(args, k)}
+    return evaluate.run(args.manifest, args.split, threads=args.threads, limit=args.limit, as_json=args.json, **paths)
+
+
+def cmd_testset(args: argparse.Namespace) -> int:
+    from models.synth.testset import write_testset
+
+    print(write_testset(args.out, args.images, args.workers))
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -197,9 +211,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schemas)
 
     p = sub.add_parser("bench", help="run a benchmark on this machine (JSON with --json)")
-    p.add_argument("target", choices=["matcher", "edge"])
+    p.add_argument("target", choices=["matcher", "edge", "ocr-peers"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the benchmark")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("eval", help="the edge's detection + OCR on a labelled manifest (DATA.md format), scored")
+    p.add_argument("--manifest", type=Path, required=True, help="manifest CSV; images are relative to its folder")
+    p.add_argument("--split", default=None, help="only rows whose 'split' column has this value (e.g. valid)")
+    p.add_argument("--detector-model", type=Path, default=None, help="default models/detector/plate_detector.onnx")
+    p.add_argument("--ocr-model", type=Path, default=None, help="default models/ocr/plate_ocr.onnx")
+    p.add_argument("--ocr-config", type=Path, default=None, help="default models/ocr/plate_config.yaml")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads per model")
+    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("testset", help="write the synthetic held-out test set (scenes + manifest.csv)")
+    p.add_argument("out", type=Path, help="folder to write images/ and manifest.csv into")
+    p.add_argument("--images", type=int, default=2000)
+    p.add_argument("--workers", type=int, default=2, help="rendering processes")
+    p.set_defaults(func=cmd_testset)
 
     p = sub.add_parser("train", help="regenerate data and retrain a model (needs the 'train' extra)")
     p.add_argument("model", choices=["ocr", "detector"])

@@ -1,0 +1,258 @@
+"""`scanauto eval`: the edge's own detection + OCR + candidates on single frames of a labelled manifest, scored.
+
+Reuses the edge modules (detector, OCR reader, crop margin, confidence floor and candidate ranking of
+`edge.pipeline`); only the tracker is left out, since it needs two or more frames of one car.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from contract.errors import InputError
+from edge.candidates import candidates
+from edge.detector import PlateDetector
+from edge.ocr import PlateReader
+from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, crop_box
+from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest
+
+MODELS_DIR = Path(__file__).resolve().parent
+DEFAULT_DETECTOR = MODELS_DIR / "detector" / "plate_detector.onnx"
+DEFAULT_OCR = MODELS_DIR / "ocr" / "plate_ocr.onnx"
+DEFAULT_OCR_CONFIG = MODELS_DIR / "ocr" / "plate_config.yaml"
+IOU_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReads:
+    """What the edge makes of one frame: boxes, the best text per accepted box, and every candidate text."""
+
+    detections: tuple[DetectionLike, ...]
+    texts: tuple[str | None, ...]  # per detection: its best text, None if rejected (low confidence, no plate)
+    candidates: frozenset[str]
+    detect_ms: float  # the detector's share of the frame's time
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return tuple(t for t in self.texts if t is not None)
+
+
+class SingleFrameReader:
+    """Detect -> crop (edge margin) -> OCR -> confidence floor -> candidates, exactly as `EdgePipeline` does."""
+
+    def __init__(self, detector: Detector, reader: Reader, settings: PipelineSettings) -> None:
+        self.detector, self.reader, self.settings = detector, reader, settings
+
+    def read(self, frame: BgrImage) -> FrameReads:
+        s = self.settings
+        t0 = time.perf_counter()
+        dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
+        detect_ms = (time.perf_counter() - t0) * 1000
+        crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), s.crop_margin) for d in dets]
+        texts: list[str | None] = []
+        every: set[str] = set()
+        for result in self.reader.read(crops):
+            cands = []
+            if result.confidence >= s.min_ocr_confidence:
+                cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates)
+            texts.append(cands[0].text if cands else None)
+            every.update(c.text for c in cands)
+        return FrameReads(tuple(dets), tuple(texts), frozenset(every), detect_ms)
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two x1, y1, x2, y2 boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def matched_boxes(truth: Sequence[Box | None], dets: Sequence[DetectionLike], threshold: float) -> dict[int, int]:
+    """True box index -> detection index: greedy one-to-one matching at IoU >= threshold, best score first."""
+    found: dict[int, int] = {}
+    for j in sorted(range(len(dets)), key=lambda j: -dets[j].score):
+        d = dets[j]
+        box = (float(d.x1), float(d.y1), float(d.x2), float(d.y2))
+        best, best_iou = -1, threshold
+        for i, t in enumerate(truth):
+            if t is not None and i not in found and (v := iou(box, t)) >= best_iou:
+                best, best_iou = i, v
+        if best >= 0:
+            found[best] = j
+    return found
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance between two strings."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+@dataclass(slots=True)
+class Score:
+    """Counts over a set of images (or of one country's plates); ratios are None where nothing was labelled."""
+
+    images: int = 0
+    plates: int = 0
+    boxed: int = 0  # plates with a box
+    found: int = 0  # boxed plates a detection matched at IoU >= 0.5
+    judged_detections: int = 0  # detections on images whose boxes are all known
+    true_detections: int = 0  # of those, the ones that matched a plate
+    texted: int = 0  # plates with a text
+    exact: int = 0  # read exactly (the best text of some box on the image)
+    in_candidates: int = 0  # the true text is among the image's candidates (a hotlist digest would hit)
+    chars: int = 0
+    char_errors: int = 0
+
+    def add_plate(self, plate: LabelledPlate, found: bool, frame: FrameReads, own_reads: Sequence[str]) -> None:
+        """Count one plate; `own_reads` are the reads its characters are compared with (closest counts)."""
+        self.plates += 1
+        if plate.box is not None:
+            self.boxed += 1
+            self.found += found
+        if plate.text:
+            self.texted += 1
+            self.exact += plate.text in frame.reads
+            self.in_candidates += plate.text in frame.candidates
+            # A plate nobody read costs all its characters.
+            errors = min((edit_distance(r, plate.text) for r in own_reads), default=len(plate.text))
+            self.chars += len(plate.text)
+            self.char_errors += min(errors, len(plate.text))
+
+    def summary(self) -> dict[str, float | int | None]:
+        return {
+            "images": self.images,
+            "plates": self.plates,
+            "det_recall": _ratio(self.found, self.boxed),
+            "det_precision": _ratio(self.true_detections, self.judged_detections),
+            "exact_read_rate": _ratio(self.exact, self.texted),
+            "candidate_read_rate": _ratio(self.in_candidates, self.texted),
+            "char_accuracy": _ratio(self.chars - self.char_errors, self.chars),
+            "plates_with_box": self.boxed,
+            "plates_with_text": self.texted,
+            "detections_judged": self.judged_detections,
+        }
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """The whole run: overall score, per-country scores and the time of each frame."""
+
+    total: Score = field(default_factory=Score)
+    countries: dict[str, Score] = field(default_factory=dict)
+    ms: list[float] = field(default_factory=list)
+    detect_ms: list[float] = field(default_factory=list)
+
+    def add(self, image: LabelledImage, frame: FrameReads, ms: float) -> None:
+        self.ms.append(ms)
+        self.detect_ms.append(frame.detect_ms)
+        self.total.images += 1
+        found = matched_boxes([p.box for p in image.plates], frame.detections, IOU_THRESHOLD)
+        if image.boxes_known:
+            self.total.judged_detections += len(frame.detections)
+            self.total.true_detections += len(found)
+        # Characters: a boxed plate is compared with the read of the detection on its box; a plate
+        # without a box with the closest read that no boxed plate owns.
+        owned = {j for j in found.values()}
+        free = [t for j, t in enumerate(frame.texts) if t is not None and j not in owned]
+        for i, plate in enumerate(image.plates):
+            if plate.box is None:
+                own = free
+            else:
+                text = frame.texts[found[i]] if i in found else None
+                own = [text] if text is not None else []
+            self.total.add_plate(plate, i in found, frame, own)
+            self.countries.setdefault(plate.country or "?", Score()).add_plate(plate, i in found, frame, own)
+        for country in {p.country or "?" for p in image.plates}:
+            self.countries[country].images += 1
+
+    def summary(self) -> dict[str, object]:
+        ms, det_ms = np.array(self.ms or [0.0]), np.array(self.detect_ms or [0.0])
+        by_country = {}
+        for country, score in sorted(self.countries.items()):
+            s = score.summary()
+            s.pop("det_precision")  # detections cannot be split by country on mixed images
+            s.pop("detections_judged")
+            by_country[country] = s
+        return {
+            **self.total.summary(),
+            "ms_per_image_p50": round(float(np.percentile(ms, 50)), 2),
+            "ms_per_image_p95": round(float(np.percentile(ms, 95)), 2),
+            "detect_ms_p50": round(float(np.percentile(det_ms, 50)), 2),
+            "detect_ms_p95": round(float(np.percentile(det_ms, 95)), 2),
+            "by_country": by_country,
+        }
+
+
+def evaluate(
+    frames: SingleFrameReader, images: Sequence[LabelledImage], progress: bool = True, desc: str = "eval"
+) -> Evaluation:
+    """Run the edge on every image (read from disk, not timed) and score it."""
+    result = Evaluation()
+    warm = True
+    for image in tqdm(images, desc=desc, unit="img", disable=not progress, file=sys.stderr):
+        frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise InputError(f"cannot read image {image.path}")
+        if warm:  # the first run allocates onnxruntime's buffers: keep it out of the timings
+            frames.read(frame)
+            warm = False
+        t0 = time.perf_counter()
+        reads = frames.read(frame)
+        result.add(image, reads, (time.perf_counter() - t0) * 1000)
+    return result
+
+
+def _fmt(v: object) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def run(
+    manifest: Path,
+    split: str | None = None,
+    detector_model: Path = DEFAULT_DETECTOR,
+    ocr_model: Path = DEFAULT_OCR,
+    ocr_config: Path = DEFAULT_OCR_CONFIG,
+    threads: int = 2,
+    limit: int | None = None,
+    as_json: bool = False,
+) -> int:
+    """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line."""
+    images = read_manifest(manifest, split)[:limit]
+    detector = PlateDetector(detector_model, threads=threads)
+    reader = PlateReader(ocr_model, ocr_config, threads=threads)
+    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="eval", camera_id="eval"))
+    summary = evaluate(frames, images, desc=manifest.parent.name).summary()
+    head = ("images", "plates", "det_recall", "det_precision", "exact_read_rate", "candidate_read_rate")
+    print(f"{manifest}{f' [{split}]' if split else ''}: detector {detector.model_version}, OCR {reader.model_version}")
+    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
+    print(
+        f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
+        f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"
+    )
+    for country, s in summary["by_country"].items():  # type: ignore[attr-defined]
+        keys = ("plates", "det_recall", "exact_read_rate", "char_accuracy")
+        print(f"  {country:>3}: " + "  ".join(f"{k} {_fmt(s[k])}" for k in keys))
+    if as_json:
+        info = {"manifest": str(manifest), "split": split, "detector": detector.model_version}
+        print(json.dumps({**info, "ocr": reader.model_version, "threads": threads, **summary}))
+    return 0

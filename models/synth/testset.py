@@ -1,0 +1,52 @@
+"""The synthetic held-out test set: street scenes from a seed namespace no training uses, as a manifest."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from models.manifest import LabelledPlate, write_manifest
+from models.synth.scenes import ScenePlate, render_scene
+
+TESTSET_NAMESPACE = 404
+"""Seed namespace of the test set. Detector training uses 101, its evaluation 202, unit tests 303."""
+JPEG_QUALITY = 95
+
+
+def _render(args: tuple[Path, int]) -> tuple[str, tuple[ScenePlate, ...]]:
+    out, index = args
+    scene = render_scene(np.random.default_rng([TESTSET_NAMESPACE, index]))
+    rel = f"images/{index:06d}.jpg"
+    if not cv2.imwrite(str(out / rel), scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+        raise OSError(f"cannot write {out / rel}")
+    return rel, scene.plates
+
+
+def write_testset(out: Path, images: int, workers: int = 2, progress: bool = True) -> Path:
+    """Render scenes 0 .. images-1 of TESTSET_NAMESPACE into `out`; returns the manifest's path."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    jobs = [(out, i) for i in range(images)]
+    bar = tqdm(total=images, desc="test set", unit="img", disable=not progress)
+    rows: list[tuple[str, LabelledPlate | None]] = []
+
+    def collect(rel: str, plates: tuple[ScenePlate, ...]) -> None:
+        rows.extend((rel, LabelledPlate(p.text, (p.x1, p.y1, p.x2, p.y2), p.country)) for p in plates)
+        if not plates:
+            rows.append((rel, None))
+        bar.update()
+
+    if workers <= 1:
+        for job in jobs:
+            collect(*_render(job))
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for rel, plates in pool.map(_render, jobs, chunksize=8):
+                collect(rel, plates)
+    bar.close()
+    manifest = out / "manifest.csv"
+    write_manifest(manifest, rows)
+    return manifest

@@ -1,0 +1,176 @@
+"""`scanauto eval` and the synthetic test set: manifests in, the edge's own reads scored, JSON last."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from contract.errors import InputError
+from edge.ocr import OcrResult
+from edge.pipeline import PipelineSettings
+from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
+from models.evaluate import DEFAULT_OCR, SingleFrameReader, edit_distance, evaluate, matched_boxes
+from models.manifest import read_manifest
+from models.synth.testset import TESTSET_NAMESPACE, write_testset
+from scanauto import cli
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+ISSUE_KEYS = {
+    "images",
+    "plates",
+    "det_recall",
+    "det_precision",
+    "exact_read_rate",
+    "char_accuracy",
+    "ms_per_image_p50",
+    "ms_per_image_p95",
+}
+
+
+@dataclass(frozen=True)
+class Det:
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    score: float
+
+
+class PaintedDetector:
+    """Finds exactly the boxes it was told about (a unit-test fake: the scoring logic is under test)."""
+
+    model_version = "fake-det"
+
+    def __init__(self, boxes: list[tuple[int, int, int, int]]) -> None:
+        self.boxes = boxes
+
+    def detect(self, frame: np.ndarray) -> list[Det]:
+        return [Det(*b, 0.9) for b in self.boxes]
+
+
+class PaintedReader:
+    """Reads a crop as the text registered for its centre pixel's grey level."""
+
+    model_version = "fake-ocr"
+    alphabet = ALPHABET
+    pad_char = "_"
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+
+    def read(self, crops: list[np.ndarray]) -> list[OcrResult]:
+        out = []
+        for crop in crops:
+            text = self.texts[int(crop[crop.shape[0] // 2, crop.shape[1] // 2, 0])].ljust(10, "_")
+            probs = np.full((10, len(ALPHABET)), 0.001, np.float32)
+            for slot, ch in enumerate(text):
+                probs[slot, ALPHABET.index(ch)] = 0.99
+            out.append(OcrResult(probs))
+        return out
+
+
+def _manifest(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "manifest.csv"
+    path.write_text("image,plate_text,x1,y1,x2,y2,country,split\n" + body)
+    return path
+
+
+def test_manifest_groups_rows_per_image_and_keeps_unknowns(tmp_path: Path) -> None:
+    path = _manifest(
+        tmp_path,
+        "a.jpg,AB-12-CD,10,10,60,22,NL,train\n"
+        "a.jpg,,100,10,150,22,RO,train\n"
+        "b.jpg,,,,,,,valid\n"
+        "c.jpg,XY99ZZ,,,,,US,valid\n",
+    )
+    images = read_manifest(path)
+    assert [i.path.name for i in images] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert images[0].plates[0].text == "AB12CD" and images[0].plates[1].text == ""
+    assert images[1].plates == () and images[1].boxes_known
+    assert images[2].plates[0].box is None and not images[2].boxes_known
+    assert [i.path.name for i in read_manifest(path, "valid")] == ["b.jpg", "c.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("a.jpg,AB12CD,10,10,,,NL,x\n", "incomplete"),
+        ("a.jpg,AB12CD,10,10,5,20,NL,x\n", "empty box"),
+        ("a.jpg,AB$2CD,10,10,50,20,NL,x\n", "plate_text"),
+    ],
+)
+def test_bad_manifest_rows_name_the_line(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(InputError, match=rf"manifest.csv:2: .*{message}"):
+        read_manifest(_manifest(tmp_path, body))
+
+
+def test_manifest_without_the_columns_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "m.csv").write_text("file,text\na.jpg,AB12CD\n")
+    with pytest.raises(InputError, match="plate_text"):
+        read_manifest(tmp_path / "m.csv")
+
+
+def test_greedy_matching_counts_each_true_box_once() -> None:
+    truth = [(0.0, 0.0, 100.0, 20.0), None, (200.0, 0.0, 300.0, 20.0)]
+    dets = [Det(0, 0, 100, 20, 0.9), Det(2, 0, 100, 20, 0.8), Det(400, 0, 500, 20, 0.7)]
+    assert matched_boxes(truth, dets, 0.5) == {0: 0}
+    assert edit_distance("AB12CD", "AB12CO") == 1 and edit_distance("", "ABC") == 3
+
+
+def test_scores_recall_precision_reads_and_characters(tmp_path: Path) -> None:
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[10:30, 10:110] = 50  # plate 1, read right
+    frame[10:30, 150:250] = 60  # plate 2, read with one wrong character
+    frame[60:80, 300:390] = 70  # a shop sign the detector takes for a plate: "SALE" is not plausible
+    cv2.imwrite(str(tmp_path / "a.png"), frame)
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((100, 400, 3), np.uint8))
+    manifest = _manifest(
+        tmp_path,
+        "a.png,GB-123-X,10,10,110,30,NL,\na.png,XX-99-ZZ,150,10,250,30,NL,\na.png,RO12ABC,,,,,RO,\nb.png,,,,,,,\n",
+    )
+    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
+    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "SALE"})
+    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
+    summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
+    assert summary["images"] == 2 and summary["plates"] == 3
+    assert summary["det_recall"] == 1.0  # both boxed plates found; the RO plate has no box
+    # Image b has no plates, so its 3 detections are all false; image a is not judged (a box is unknown).
+    assert summary["det_precision"] == 0.0 and summary["detections_judged"] == 3
+    assert summary["exact_read_rate"] == round(1 / 3, 4)
+    assert summary["char_accuracy"] == round((6 + 5 + 0) / (6 + 6 + 7), 4)  # RO: only "SALE" is free, rejected
+    assert summary["by_country"]["NL"]["exact_read_rate"] == 0.5  # type: ignore[index]
+    assert summary.keys() >= ISSUE_KEYS
+
+
+def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path) -> None:
+    assert TESTSET_NAMESPACE not in (TRAIN_SCENES, EVAL_SCENES, TEST_SCENES)
+    first = write_testset(tmp_path / "a", 3, workers=1, progress=False)
+    second = write_testset(tmp_path / "b", 3, workers=1, progress=False)
+    assert first.read_text() == second.read_text()
+    images = read_manifest(first)
+    assert len(images) == 3 and all(i.path.is_file() for i in images)
+    assert all(p.country and p.text and p.box for i in images for p in i.plates)
+
+
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_command_runs_the_committed_models_and_ends_with_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 4, workers=1, progress=False)
+    assert cli.main(["eval", "--manifest", str(manifest), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result.keys() >= ISSUE_KEYS
+    assert result["images"] == 4 and result["plates"] == sum(len(i.plates) for i in read_manifest(manifest))
+    assert result["det_recall"] >= 0.7
+    assert 0 < result["ms_per_image_p50"] <= result["ms_per_image_p95"]
+
+
+def test_eval_command_reports_a_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["eval", "--manifest", str(tmp_path / "none.csv")]) == 3
+    assert "not found" in capsys.readouterr().err
