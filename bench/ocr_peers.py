@@ -1,0 +1,171 @@
+"""`scanauto bench ocr-peers`: our OCR side by side with what a user would pick instead, on the same crops.
+
+Readers: the project's OCR (`models/ocr/plate_ocr.onnx`, through the edge's `PlateReader`), fast-plate-ocr's
+pretrained global model (read from `../shared/peers/`, never copied into the project; same `PlateReader`
+code path, so the same fast-plate-ocr preprocessing) and RapidOCR (PP-OCRv4 recognition on the crop; the
+`bench` extra). Crops: the ground-truth boxes of `openalpr-us-br` and of the synthetic Dutch test set,
+widened by the edge's crop margin. Prints exact read rate, character accuracy and plates/s per reader and
+set; with --json the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from contract.errors import ConfigError, InputError
+from edge.candidates import candidates
+from edge.ocr import PlateReader
+from edge.pipeline import PipelineSettings, crop_box
+from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG, edit_distance
+from models.manifest import read_manifest
+
+BgrImage = npt.NDArray[np.uint8]
+ReadFn = Callable[[list[BgrImage]], list[str]]
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PEER = SHARED / "peers" / "fast-plate-ocr-cct-xs-v1-global"
+OPENALPR = SHARED / "data" / "openalpr-us-br" / "manifest.csv"
+SYNTHETIC = ROOT / "var" / "testset" / "manifest.csv"
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def log(msg: str) -> None:
+    print(f"[bench ocr-peers] {msg}", file=sys.stderr, flush=True)
+
+
+def plate_text(raw: str) -> str:
+    """A generic OCR's output as plate text: uppercase A-Z0-9 only (dots, dashes, spaces, CJK dropped)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", raw).upper() if ch in _ALNUM)
+
+
+def gt_crops(manifest: Path, margin: float, limit: int | None) -> tuple[list[BgrImage], list[str]]:
+    """Crops of every plate with text and box, cut by the edge's `crop_box`, and their texts."""
+    crops: list[BgrImage] = []
+    texts: list[str] = []
+    for image in read_manifest(manifest):
+        labelled = [p for p in image.plates if p.text and p.box is not None]
+        if not labelled:
+            continue
+        frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise InputError(f"cannot read image {image.path}")
+        for p in labelled:
+            x1, y1, x2, y2 = (round(v) for v in p.box)  # type: ignore[union-attr]
+            crops.append(np.ascontiguousarray(crop_box(frame, (x1, y1, x2, y2), margin)))
+            texts.append(p.text)
+        if limit is not None and len(crops) >= limit:
+            break
+    return crops[:limit], texts[:limit]
+
+
+def score(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float | int]:
+    """Exact read rate and character accuracy (1 - edit distance / truth length, per plate at most 1)."""
+    exact = sum(p == t for p, t in zip(preds, truths, strict=True))
+    errors = sum(min(edit_distance(p, t), len(t)) for p, t in zip(preds, truths, strict=True))
+    chars = sum(len(t) for t in truths)
+    return {
+        "crops": len(truths),
+        "exact_read_rate": round(exact / max(1, len(truths)), 4),
+        "char_accuracy": round(1 - errors / max(1, chars), 4),
+    }
+
+
+def fpo_reader(onnx: Path, config: Path, threads: int, batch: int, edge_candidates: bool = False) -> ReadFn:
+    """A fast-plate-ocr compatible model through the edge's PlateReader: argmax text, or the edge's best candidate."""
+    reader = PlateReader(onnx, config, threads=threads)
+    settings = PipelineSettings(vehicle_id="bench", camera_id="bench").candidates
+
+    def read(crops: list[BgrImage]) -> list[str]:
+        out: list[str] = []
+        for i in range(0, len(crops), batch):
+            for r in reader.read(crops[i : i + batch]):
+                if edge_candidates:
+                    cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings)
+                    out.append(cands[0].text if cands else "")
+                else:
+                    out.append(reader.decode(r.probs))
+        return out
+
+    return read
+
+
+def rapidocr_reader(threads: int) -> ReadFn:
+    """RapidOCR's text recogniser on each crop (a plate crop is one text line: no detection stage)."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ModuleNotFoundError:
+        raise ConfigError("RapidOCR is missing: pip install -e '.[bench]'") from None
+    engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+
+    def read(crops: list[BgrImage]) -> list[str]:
+        results, _ = engine.text_rec(crops)
+        return [plate_text(text) for text, _score in results]
+
+    return read
+
+
+def measure(read: ReadFn, crops: list[BgrImage], truths: list[str]) -> dict[str, float | int]:
+    """Score one reader on one set; plates/s over the whole set (preprocessing included), after a warm-up."""
+    read(crops[:8])
+    t0 = time.perf_counter()
+    preds = read(crops)
+    seconds = time.perf_counter() - t0
+    return {**score(preds, truths), "plates_per_s": round(len(crops) / seconds, 1)}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scanauto bench ocr-peers", description=__doc__)
+    p.add_argument("--real", type=Path, default=OPENALPR, help="real labelled set (default openalpr-us-br)")
+    p.add_argument("--synthetic", type=Path, default=SYNTHETIC, help="synthetic Dutch test set (scanauto testset)")
+    p.add_argument("--ocr-model", type=Path, default=DEFAULT_OCR)
+    p.add_argument("--ocr-config", type=Path, default=DEFAULT_OCR_CONFIG)
+    p.add_argument("--peer", type=Path, default=PEER, help="folder of fast-plate-ocr's global model")
+    p.add_argument("--margin", type=float, default=PipelineSettings("b", "b").crop_margin, help="crop widening")
+    p.add_argument("--limit", type=int, default=None, help="at most this many crops per set")
+    p.add_argument("--batch", type=int, default=64, help="crops per OCR call (fast-plate-ocr models)")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads per reader")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    if not args.synthetic.is_file():
+        raise InputError(f"{args.synthetic} not found: write it first with scanauto testset {args.synthetic.parent}")
+    readers: dict[str, ReadFn] = {
+        "scanauto": fpo_reader(args.ocr_model, args.ocr_config, args.threads, args.batch),
+        "scanauto_edge_candidates": fpo_reader(args.ocr_model, args.ocr_config, args.threads, args.batch, True),
+        "fast_plate_ocr_global": fpo_reader(
+            args.peer / "cct_xs_v1_global.onnx", args.peer / "plate_config.yaml", args.threads, args.batch
+        ),
+        "rapidocr": rapidocr_reader(args.threads),
+    }
+    result: dict[str, object] = {"margin": args.margin, "threads": args.threads, "batch": args.batch}
+    for name, manifest in (("openalpr_us_br", args.real), ("synthetic_nl", args.synthetic)):
+        log(f"{name}: cutting ground-truth crops from {manifest} ...")
+        crops, truths = gt_crops(manifest, args.margin, args.limit)
+        if not crops:
+            raise InputError(f"{manifest} has no plate with both text and box")
+        per_reader: dict[str, object] = {}
+        for reader_name, read in readers.items():
+            log(f"{name}: {reader_name} reading {len(crops)} crops ...")
+            per_reader[reader_name] = measure(read, crops, truths)
+            print(f"{name:15s} {reader_name:26s} {per_reader[reader_name]}", flush=True)
+        result[name] = per_reader
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
