@@ -81,9 +81,7 @@ def _plate_quad(w: int, h: int, rng: np.random.Generator) -> npt.NDArray[np.floa
     left_h, right_h = ch * (1 - yaw), ch * (1 + yaw)
     top_w, bottom_w = cw * (1 - pitch), cw * (1 + pitch)
     shear = rng.normal(0, 0.04) * h
-    quad = np.array(
-        [[-top_w + shear, -left_h], [top_w + shear, -right_h], [bottom_w, right_h], [-bottom_w, left_h]]
-    )
+    quad = np.array([[-top_w + shear, -left_h], [top_w + shear, -right_h], [bottom_w, right_h], [-bottom_w, left_h]])
     rot = np.array([[math.cos(roll), -math.sin(roll)], [math.sin(roll), math.cos(roll)]])
     return quad @ rot.T
 
@@ -106,17 +104,13 @@ def _detector_crop(plate: BgrImage, rng: np.random.Generator) -> BgrImage:
     # Plate height in the camera image: 16-70 px, log-uniform (far and near cars).
     scale = math.exp(rng.uniform(math.log(16), math.log(70))) / h
     out_w, out_h = max(8, round((x2 - x1) * scale)), max(6, round((y2 - y1) * scale))
-    small = cv2.resize(
-        plate, (max(4, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
+    small = cv2.resize(plate, (max(4, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
     src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
     dst = ((quad - [x1, y1]) * scale).astype(np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     crop = _background(out_h, out_w, rng)
-    cv2.warpPerspective(
-        small, m, (out_w, out_h), dst=crop, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT
-    )
+    cv2.warpPerspective(small, m, (out_w, out_h), dst=crop, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
     return crop
 
 

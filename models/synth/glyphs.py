@@ -18,8 +18,7 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: in
     """Points on an elliptic arc from angle a0 to a1 (degrees, y down: 90 is the bottom)."""
     n = n or max(4, int(abs(a1 - a0) / 12))
     return [
-        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-        for a in np.linspace(a0, a1, n + 1)
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(a0, a1, n + 1)
     ]
 
 

@@ -53,8 +53,7 @@ def random_dutch_plate(rng: np.random.Generator, sidecode: int | None = None) ->
     pattern = "".join(SIDECODES[sidecode])
     for _ in range(1000):
         plate = "".join(
-            letters[rng.integers(len(letters))] if spec == "X" else _DIGITS[rng.integers(10)]
-            for spec in pattern
+            letters[rng.integers(len(letters))] if spec == "X" else _DIGITS[rng.integers(10)] for spec in pattern
         )
         if match_sidecode(plate) == sidecode:
             return plate
@@ -141,9 +140,7 @@ def _draw_band(img: BgrImage, width: int, sign: str, rng: np.random.Generator) -
     draw_text(img, sign, (x0, h * 0.6), unit_x, unit_y, 1.4, _WHITE, max(1, round(h * 0.02)))
 
 
-def render_plate(
-    text: str, rng: np.random.Generator, style: str | None = None, country: str = "NL"
-) -> BgrImage:
+def render_plate(text: str, rng: np.random.Generator, style: str | None = None, country: str = "NL") -> BgrImage:
     """A frontal plate image (BGR uint8, PLATE_H x PLATE_W) showing `text` in `style`."""
     style = style or _choose_style(text, country, rng)
     if style not in (*DUTCH_STYLES, "eu_white"):
@@ -171,9 +168,7 @@ def render_plate(
         cv2.rectangle(img, (right, 0), (w - 1, h - 1), _jitter(_EU_BLUE, rng, 12), -1)
     # Border: a thin line in the character colour, as on most plates.
     inset = int(rng.integers(2, 5))
-    cv2.rectangle(
-        img, (inset, inset), (w - 1 - inset, h - 1 - inset), fg, int(rng.integers(2, 4)), cv2.LINE_AA
-    )
+    cv2.rectangle(img, (inset, inset), (w - 1 - inset, h - 1 - inset), fg, int(rng.integers(2, 4)), cv2.LINE_AA)
 
     shown = _display_text(text, country)
     char_h = h * rng.uniform(0.62, 0.7)
