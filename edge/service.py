@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract.bus import KafkaSettings, ensure_topics, start_client
 from contract.digest import KeyRing
-from contract.errors import BrokerUnavailable
+from contract.errors import BrokerUnavailable, InputError
 from contract.topics import EVIDENCE_REQUESTS
 from edge.candidates import CandidateSettings
 from edge.capture import Capture, CaptureSettings
@@ -259,8 +259,8 @@ class EdgeService:
             deadline = time.monotonic() + self.settings.drain_timeout_s
             while len(self.outbox) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-        if self.capture.stats.error:
-            log.error("camera source failed: %s", self.capture.stats.error)
+        if self.capture.stats.error:  # a broken file: reconnecting could not help
+            raise InputError(self.capture.stats.error)
         return self._stats(seconds, _cpu_s() - cpu0)
 
     def _stats(self, seconds: float, cpu_s: float) -> EdgeStats:
