@@ -26,6 +26,8 @@ TRAIN_SCENES, EVAL_SCENES, TEST_SCENES = 101, 202, 303
 TRAIN_DRIVEBY_SEEDS = (11_001, 11_002, 11_003, 11_004, 11_005, 11_006)
 EVAL_DRIVEBY_SEEDS = (22_001, 22_002, 22_003)
 EVAL_ONLY_SETS = ("openalpr",)  # AGPL evaluation data: never train on it
+ROMANIAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "romanian-dashcam" / "manifest.csv"
+"""Real dashcam frames (MIT, RobertLucian/license-plate-dataset): its train split is trained on by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,14 @@ def _to_sample(frame: npt.NDArray[np.uint8], boxes: Iterable[tuple[float, float,
 
 
 def scene_sample(namespace: int, index: int) -> Sample:
-    """Synthetic scene number `index` of seed namespace `namespace`, at model input size."""
-    scene = render_scene(np.random.default_rng([namespace, index]))
+    """Synthetic scene number `index` of seed namespace `namespace`, at model input size.
+
+    Every fourth scene is a close-up or far view: plates 40-480 px wide and yaw up to 45 degrees, as
+    handheld photos and wide streets show them; the others are the street camera's 60-300 px.
+    """
+    rng = np.random.default_rng([namespace, index])
+    wide = index % 4 == 3
+    scene = render_scene(rng, plate_width=(40, 480) if wide else (60, 300), max_yaw=45.0 if wide else 35.0)
     return _to_sample(scene.image, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates])
 
 

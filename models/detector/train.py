@@ -7,6 +7,7 @@ import math
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from models.detector.data import (
     DEFAULT_MODEL,
     INPUT_H,
     INPUT_W,
+    ROMANIAN,
     TRAIN_DRIVEBY_SEEDS,
     TRAIN_SCENES,
     Sample,
@@ -105,10 +107,35 @@ def focal_loss(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torc
     return -(pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
 
 
+def _rescaled(sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The sample zoomed by a random factor (0.55-1.6, log-uniform) so plate sizes vary more than the data's.
+
+    The zoom is capped so that the widest plate fits a training crop; the image is padded up to crop size.
+    """
+    img, boxes = sample.image, sample.boxes
+    zoom = math.exp(rng.uniform(math.log(0.55), math.log(1.6))) if rng.random() < 0.7 else 1.0
+    if len(boxes):
+        zoom = min(zoom, 0.85 * CROP_W / max(1.0, float((boxes[:, 2] - boxes[:, 0]).max())))
+    if abs(zoom - 1.0) > 0.03:
+        interp = cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR
+        img = cv2.resize(img, None, fx=zoom, fy=zoom, interpolation=interp)
+        boxes = boxes * np.float32(zoom)
+    h, w = img.shape[:2]
+    if h < CROP_H or w < CROP_W:
+        padded = np.zeros((max(h, CROP_H), max(w, CROP_W), 3), np.uint8)
+        padded[:h, :w] = img
+        img = padded
+    return img, boxes
+
+
 def _crop(sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A CROP_H x CROP_W window, usually around a random plate; returns image, whole and cut boxes."""
-    h, w = sample.image.shape[:2]
-    boxes = sample.boxes
+    """A CROP_H x CROP_W window of the zoomed sample, usually around a random plate, sometimes mirrored.
+
+    Returns the image, the boxes wholly inside (targets) and the boxes cut by the window or too small to
+    learn from (masked out of the loss).
+    """
+    image, boxes = _rescaled(sample, rng)
+    h, w = image.shape[:2]
     if len(boxes) and rng.random() < 0.85:
         x1, y1, x2, y2 = boxes[rng.integers(len(boxes))]
         lo_x, hi_x = max(0.0, x2 - CROP_W), min(float(w - CROP_W), x1)
@@ -117,11 +144,15 @@ def _crop(sample: Sample, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
         cy = int(rng.uniform(lo_y, hi_y)) if hi_y > lo_y else int(np.clip(y1, 0, h - CROP_H))
     else:
         cx, cy = int(rng.integers(0, w - CROP_W + 1)), int(rng.integers(0, h - CROP_H + 1))
-    img = sample.image[cy : cy + CROP_H, cx : cx + CROP_W]
+    img = image[cy : cy + CROP_H, cx : cx + CROP_W]
     shifted = boxes - np.array([cx, cy, cx, cy], np.float32)
+    if rng.random() < 0.5:  # a mirrored plate is still a plate to the detector
+        img = img[:, ::-1]
+        shifted = np.stack([CROP_W - shifted[:, 2], shifted[:, 1], CROP_W - shifted[:, 0], shifted[:, 3]], axis=1)
     inside = (shifted[:, 0] >= 0) & (shifted[:, 1] >= 0) & (shifted[:, 2] <= CROP_W) & (shifted[:, 3] <= CROP_H)
     touching = (shifted[:, 2] > 0) & (shifted[:, 3] > 0) & (shifted[:, 0] < CROP_W) & (shifted[:, 1] < CROP_H)
-    return img, shifted[inside], shifted[touching & ~inside]
+    tiny = (shifted[:, 2] - shifted[:, 0]) < 8
+    return np.ascontiguousarray(img), shifted[inside & ~tiny], shifted[touching & (~inside | tiny)]
 
 
 def _batch(samples: list[Sample], idx: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
@@ -151,8 +182,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scanauto train detector", description=__doc__)
     p.add_argument("--scenes", type=int, default=2400, help="synthetic scenes to render (seed namespace 101)")
     p.add_argument("--driveby-every", type=int, default=8, help="use every n-th frame of 6 training drive-bys")
-    p.add_argument("--manifest", type=Path, action="append", default=[], help="extra labelled set (DATA.md)")
+    p.add_argument(
+        "--manifest", type=Path, action="append", default=None,
+        help=f"labelled real set(s) in DATA.md format (default: {ROMANIAN}; 'none' for synthetic only)",
+    )  # fmt: skip
     p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
+    p.add_argument("--manifest-repeat", type=int, default=4, help="real images count this many times per epoch")
     p.add_argument("--minutes", type=float, default=20.0, help="training time budget (after data generation)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -174,8 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     samples = synthetic_samples(TRAIN_SCENES, args.scenes, args.workers)
     for seed in TRAIN_DRIVEBY_SEEDS:
         samples += driveby_samples(seed, args.driveby_every)
-    for manifest in args.manifest:
-        samples += manifest_samples(manifest, args.split)
+    for manifest in args.manifest if args.manifest is not None else [ROMANIAN]:
+        if str(manifest) != "none":
+            real = manifest_samples(manifest, args.split)
+            print(f"{manifest}: {len(real)} real images (split {args.split}) x {args.manifest_repeat}", flush=True)
+            samples += real * args.manifest_repeat
     n_plates = sum(len(s.boxes) for s in samples)
     print(f"data: {len(samples)} images, {n_plates} plates in {time.monotonic() - t0:.0f} s", flush=True)
 

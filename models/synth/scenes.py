@@ -70,8 +70,10 @@ def render_scene(
     max_cars: int = 4,
     plate_width: tuple[int, int] = (60, 300),
     camera: bool = True,
+    max_yaw: float = 35.0,
 ) -> Scene:
-    """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide.
+    """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide,
+    seen at up to `max_yaw` degrees from straight on.
 
     Cars are drawn far to near (small plates first); a car that would hide an earlier plate, or
     whose plate would not be fully inside the frame, is skipped, so every visible plate is in
@@ -89,7 +91,7 @@ def render_scene(
         text, country = random_plate(rng)
         plate_img = render_plate(text, rng, country=country)
         view: View = "rear" if rng.random() < 0.6 else "front"
-        yaw, pitch, roll = rng.uniform(-35, 35), rng.uniform(-12, 12), rng.uniform(-4, 4)
+        yaw, pitch, roll = rng.uniform(-max_yaw, max_yaw), rng.uniform(-12, 12), rng.uniform(-4, 4)
         car_w = int(target_w / 0.285)
         sprite = render_car(rng, car_w, plate_img, view)
         base = perspective((sprite.mask.shape[1], sprite.mask.shape[0]), yaw, pitch, roll, rng.uniform(1.5, 4))
