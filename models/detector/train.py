@@ -49,7 +49,11 @@ class PlateNet(nn.Module):
         self.c32 = nn.Sequential(_cbr(64, 96, 3, 2), _cbr(96, 96))
         self.l4, self.l8 = _cbr(24, width, 1), _cbr(48, width, 1)
         self.l16, self.l32 = _cbr(64, width, 1), _cbr(96, width, 1)
-        self.s8, self.s4 = _cbr(width, width), _cbr(width, width)
+        self.s8 = _cbr(width, width)
+        # At stride 4 (15360 cells) a full 3x3 conv was a quarter of the compute: depthwise + pointwise instead.
+        self.s4 = nn.Sequential(
+            nn.Conv2d(width, width, 3, 1, 1, groups=width, bias=False), nn.BatchNorm2d(width), _cbr(width, width, 1)
+        )
         self.heat = nn.Conv2d(width, 1, 1)
         self.reg = nn.Conv2d(width, 4, 1)
         nn.init.constant_(self.heat.bias, -2.19)  # start at p = 0.1, as CenterNet does
@@ -188,7 +192,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
     p.add_argument("--manifest-repeat", type=int, default=4, help="real images count this many times per epoch")
-    p.add_argument("--minutes", type=float, default=20.0, help="training time budget (after data generation)")
+    p.add_argument("--minutes", type=float, default=32.0, help="training time budget (after data generation)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")

@@ -26,11 +26,25 @@ def lighting(img: BgrImage, rng: np.random.Generator) -> BgrImage:
         cv2.fillPoly(shade, [cv2.convexHull(pts)], 255)
         shade = cv2.blur(shade, (31, 31))
         out *= 1.0 - rng.uniform(0.25, 0.55) * (shade.astype(np.float32) / 255.0)[:, :, None]
+    if night:
+        _lights(out, rng)
     if rng.random() < 0.4:
         ys = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
         xs = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
         out *= (1.0 - rng.uniform(0.1, 0.4) * (xs * xs + ys * ys) / 2)[:, :, None]
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _lights(out: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
+    """Street lamps, headlights and tail lights at night: bright blobs with a soft glow (in place)."""
+    h, w = out.shape[:2]
+    glow = np.zeros((h // 4, w // 4, 3), np.float32)
+    for _ in range(int(rng.integers(2, 12))):
+        centre = (int(rng.uniform(0, w / 4)), int(rng.uniform(0, h / 4 * 0.8)))
+        colour = ((60, 140, 255), (40, 40, 255), (230, 230, 255), (120, 200, 255))[int(rng.integers(4))]
+        cv2.circle(glow, centre, int(rng.uniform(1, 6)), tuple(float(c) for c in colour), -1)
+    glow = cv2.GaussianBlur(glow, (0, 0), float(rng.uniform(2, 6))) * np.float32(rng.uniform(2, 5))
+    out += cv2.resize(glow, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def blur(img: BgrImage, rng: np.random.Generator, strength: float = 1.0) -> BgrImage:
