@@ -95,6 +95,7 @@ class HotlistIndex:
         self._dead = np.zeros(0, bool)
         self._base_live = 0
         self._overlay: dict[Identity, Listing] = {}  # changes since the base was built
+        self._overlay_p: U64 | None = None  # sorted digest prefixes of the overlay, rebuilt lazily
 
     # --- keys --------------------------------------------------------------------------------
     @property
@@ -230,12 +231,13 @@ class HotlistIndex:
             self._overlay.pop(identity, None)
         else:
             self._overlay[identity] = Listing(entry.list, entry.reference, entry.plate, entry.valid_until, entry.note)
+        self._overlay_p = None
         if len(self._overlay) >= COMPACT_AT:
             self.compact()
 
     def compact(self) -> None:
         """Merge the overlay into the base (rebuilds the sorted arrays)."""
-        live, self._overlay = self._overlay, {}
+        live, self._overlay, self._overlay_p = self._overlay, {}, None
         keep = ~self._dead
         cols = [self._p[keep], self._r0[keep], self._r1[keep], self._r2[keep], self._key[keep].astype(np.uint64),
                 self._lst[keep].astype(np.uint64), self._valid[keep].astype(np.uint64),

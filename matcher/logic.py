@@ -57,7 +57,7 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
     """
     decisions: list[Decision | None] = [None] * len(raws)
     key_ids: list[str] = []
-    digests = bytearray()
+    hexes: list[str] = []
     owner: list[int] = []
     event_ids: list[str] = [""] * len(raws)
     for i, raw in enumerate(raws):
@@ -70,12 +70,13 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
         if problem is not None:
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
             continue
-        for cand in read.candidates:
-            key_ids.append(read.key_id)
-            digests += bytes.fromhex(cand.digest)
-            owner.append(i)
+        n = len(read.candidates)
+        hexes.append("".join([c.digest for c in read.candidates]))
+        key_ids += [read.key_id] * n
+        owner += [i] * n
+    digests = bytes.fromhex("".join(hexes))
     matched: dict[int, list[tuple[int, tuple[Listing, ...]]]] = {}
-    for qi, listings in index.lookup_many(key_ids, bytes(digests)).items():
+    for qi, listings in index.lookup_many(key_ids, digests).items():
         matched.setdefault(owner[qi], []).append((qi, listings))
     first_query = {}
     for qi, i in enumerate(owner):
