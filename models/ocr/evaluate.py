@@ -17,6 +17,7 @@ from fast_plate_ocr import LicensePlateRecognizer
 
 from models.ocr.dataset import TEST_SEED, generate_crops
 from models.synth.crops import make_crops
+from models.synth.plates import render_plate
 
 HERE = Path(__file__).resolve().parent
 RgbImage = npt.NDArray[np.uint8]  # (H, W, 3)
@@ -114,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         idx = [i for i, c in enumerate(countries) if c == country]
         by_country[country or "?"] = score([preds[i] for i in idx], [texts[i] for i in idx])
     result["by_country"] = by_country
-    if not args.manifest:  # the same plates rendered cleanly: an upper bound, and a sanity check
+    if not args.manifest:  # the same plates rendered cleanly, with and without detector margins
         clean = make_crops(args.seed, 0, min(500, args.size), clean=True)
         clean_preds, _ = _read(rec, [cv2.cvtColor(c.image, cv2.COLOR_BGR2RGB) for c in clean], args.batch)
         result["clean"] = score(clean_preds, [c.text for c in clean])
+        tight = [render_plate(c.text, np.random.default_rng(i), country=c.country) for i, c in enumerate(clean)]
+        tight_preds, _ = _read(rec, [cv2.cvtColor(t, cv2.COLOR_BGR2RGB) for t in tight], args.batch)
+        result["clean_tight"] = score(tight_preds, [c.text for c in clean])
     errors = [f"{t}->{p}" for p, t in zip(preds, texts, strict=True) if p != t]
     print("sample errors (truth->read):", " ".join(errors[:25]))
     print(json.dumps(result))

@@ -1,4 +1,4 @@
-"""Train the plate OCR on synthetic crops (CPU, PyTorch) and export it as fast-plate-ocr ONNX + config."""
+"""Train the plate OCR (CNN + CTC) on synthetic crops on CPU; export fast-plate-ocr ONNX (slots) + config."""
 
 from __future__ import annotations
 
@@ -42,8 +42,12 @@ def _separable(cin: int, cout: int) -> nn.Sequential:
     )
 
 
+BLANK = ALPHABET.index("_")  # the CTC blank doubles as the pad character of the slot output
+COLUMNS = 40  # CTC time steps: one column per 4 input pixels
+
+
 class PlateNet(nn.Module):
-    """Grey (N, 1, 48, 160) in [0, 1] -> logits (N, MAX_SLOTS, len(ALPHABET))."""
+    """Grey (N, 1, 48, 160) in [0, 1] -> per-column logits (N, COLUMNS, len(ALPHABET)), trained with CTC."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,29 +59,49 @@ class PlateNet(nn.Module):
             nn.MaxPool2d(2),  # 12 x 40
             _separable(48, 64),
             _separable(64, 64),
-            nn.MaxPool2d(2),  # 6 x 20
+            nn.MaxPool2d((2, 1)),  # 6 x 40: keep horizontal resolution for the CTC columns
             _separable(64, 96),
+            nn.MaxPool2d((2, 1)),  # 3 x 40
             _separable(96, 128),
-            nn.MaxPool2d((2, 1)),  # 3 x 20: keep horizontal resolution, characters sit side by side
-            nn.Conv2d(128, 32, 1, bias=False),
-            nn.BatchNorm2d(32),
+            nn.Conv2d(128, 128, (3, 1), bias=False),  # 1 x 40: collapse the height
+            nn.BatchNorm2d(128),
             nn.ReLU(inplace=True),
-        )
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(0.2),
-            nn.Linear(32 * 3 * 20, 256),
+            # Context along the plate, so a column knows its neighbours (dashes, repeated characters).
+            nn.Conv2d(128, 128, (1, 7), padding=(0, 3), groups=128, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(128, 128, 1, bias=False),
+            nn.BatchNorm2d(128),
             nn.ReLU(inplace=True),
             nn.Dropout(0.1),
-            nn.Linear(256, MAX_SLOTS * len(ALPHABET)),
+            nn.Conv2d(128, len(ALPHABET), 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).view(-1, MAX_SLOTS, len(ALPHABET))
+        return self.features(x).squeeze(2).permute(0, 2, 1)
+
+
+def ctc_to_slots(probs: torch.Tensor) -> torch.Tensor:
+    """Greedy CTC decoding as tensor ops: column probabilities (N, T, C) -> slot probabilities (N, S, C).
+
+    Each kept column (best class not blank, not a repeat of the column before) becomes the next slot
+    and keeps its whole distribution, so look-alikes (O/0, B/8) stay ranked; empty slots are pad.
+    """
+    best = probs.argmax(-1)
+    prev = torch.cat([torch.full_like(best[:, :1], BLANK), best[:, :-1]], dim=1)
+    keep = (best != BLANK) & (best != prev)
+    pos = torch.cumsum(keep.long(), dim=1) - 1
+    slots = torch.arange(MAX_SLOTS, device=probs.device)
+    assign = (keep.unsqueeze(-1) & (pos.unsqueeze(-1) == slots)).float()  # (N, T, S)
+    out = torch.bmm(assign.transpose(1, 2), probs)
+    empty = 1.0 - assign.sum(dim=1)  # (N, S)
+    pad = torch.zeros(probs.shape[-1], device=probs.device)
+    pad[BLANK] = 1.0
+    return out + empty.unsqueeze(-1) * pad
 
 
 class ExportWrapper(nn.Module):
-    """The fast-plate-ocr interface: uint8 RGB (N, H, W, 3) -> softmax probabilities (N, slots, vocab)."""
+    """The fast-plate-ocr interface: uint8 RGB (N, H, W, 3) -> slot probabilities (N, slots, vocab)."""
 
     def __init__(self, net: PlateNet) -> None:
         super().__init__()
@@ -87,7 +111,7 @@ class ExportWrapper(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = x.permute(0, 3, 1, 2).float()
         grey = (rgb * self.gray).sum(dim=1, keepdim=True)
-        return torch.softmax(self.net(grey), dim=-1)
+        return ctc_to_slots(torch.softmax(self.net(grey), dim=-1))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -96,7 +120,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--valid-size", type=int, default=2_000, help="synthetic validation crops")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is several times faster on a shared CPU)")
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
@@ -132,9 +156,11 @@ def _to_tensor(x: npt.NDArray[np.uint8]) -> torch.Tensor:
 
 @torch.no_grad()
 def _accuracy(net: nn.Module, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]) -> tuple[float, float]:
-    """(exact plate reads, characters right) on a labelled set, counting pad slots as characters."""
+    """(exact plate reads, slots right) on a labelled set, counting pad slots as characters."""
     net.eval()
-    preds = torch.cat([net(_to_tensor(x[i : i + 512])).argmax(-1) for i in range(0, len(x), 512)])
+    preds = torch.cat(
+        [ctc_to_slots(net(_to_tensor(x[i : i + 512])).softmax(-1)).argmax(-1) for i in range(0, len(x), 512)]
+    )
     net.train()
     right = preds.numpy() == y
     return float(right.all(axis=1).mean()), float(right.mean())
@@ -184,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
+    loss_fn = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     gen = torch.Generator().manual_seed(args.seed)
     y_all = torch.from_numpy(y_train)
     step, t_train = 0, time.perf_counter()
@@ -192,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         seen, loss_sum, t_epoch = 0, 0.0, time.perf_counter()
         for idx in _batches(len(x_train), args.batch_size, gen):
             xb = _to_tensor(x_train[idx.numpy()])
-            logits = net(xb)
-            loss = loss_fn(logits.reshape(-1, len(ALPHABET)), y_all[idx].reshape(-1))
+            log_probs = net(xb).log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC
+            yb = y_all[idx]
+            lengths = (yb != BLANK).sum(dim=1)
+            loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
