@@ -98,9 +98,12 @@ def test_demo_reads_each_passing_car_about_once(demo_run: DemoRun) -> None:
     assert cars >= 40
     reads = demo_run.result.edge.reads if demo_run.result.edge else 0
     assert 0.9 * cars <= reads <= 1.1 * cars
-    truth = {c.text for c in demo_run.result.truth.cars}
-    correct = sum(1 for r in demo_run.reads if r.candidates[0].text in truth)
-    assert correct >= 0.85 * cars
+    dutch = {c.text for c in demo_run.result.truth.cars if c.country == "NL"}
+    best = {r.candidates[0].text for r in demo_run.reads}
+    assert len(dutch & best) >= 0.9 * len(dutch)  # Dutch plates: the best reading is right
+    # Every car, foreign ones too: the true text is among the digested candidates.
+    anywhere = {c.text for r in demo_run.reads for c in r.candidates}
+    assert sum(c.text in anywhere for c in demo_run.result.truth.cars) >= 0.9 * cars
 
 
 def _non_hit_plates(run: DemoRun) -> set[str]:
