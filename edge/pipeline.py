@@ -82,13 +82,20 @@ class EdgePipeline:
         self.rejected_tracks = 0
         self.stage_s = {"detect": 0.0, "ocr": 0.0, "track": 0.0, "digest": 0.0}  # seconds per stage, summed
         self._gps_at: dict[int, GpsFix | None] = {}  # frame index -> fix, for the frames a track may start in
+        self._last_index = -1
 
-    def process(self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None) -> list[FinishedRead]:
-        idx = self.frames
+    def process(
+        self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None, index: int | None = None
+    ) -> list[FinishedRead]:
+        """`index` is the camera's frame number: when frames were dropped, the tracker must know how
+        far a plate could move since the last processed frame (default: frames processed so far)."""
+        idx = self.frames if index is None else max(index, self._last_index + 1)
+        self._last_index = idx
         self.frames += 1
         self._gps_at[idx] = gps
-        horizon = self.settings.tracker.max_age_frames + self.settings.tracker.max_gap_frames + 2
-        self._gps_at.pop(idx - horizon, None)
+        horizon = idx - self.settings.tracker.max_age_frames - self.settings.tracker.max_gap_frames - 2
+        while self._gps_at and next(iter(self._gps_at)) < horizon:
+            del self._gps_at[next(iter(self._gps_at))]
         t0 = time.perf_counter()
         dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
         self.detections += len(dets)

@@ -65,6 +65,9 @@ class EdgeSettings(BaseModel):
     max_candidates: int = Field(8, ge=1, le=32, description="digests per read (the read and its alternatives)")
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="a fused read below this is not reported")
     max_track_age_frames: int = Field(300, ge=10, le=100_000, description="report a read after this many frames")
+    min_track_frames: int = Field(
+        4, ge=1, le=100, description="a plate seen in fewer frames is a flicker (a sign, a reflection): no read"
+    )
     evidence_window_s: float = Field(120.0, gt=0, le=3600, description="how long crops stay in RAM")
     publish_timeout_s: float = Field(20.0, gt=0, le=600, description="a batch not acknowledged by then is retried")
     drain_timeout_s: float = Field(30.0, ge=0, le=3600, description="at the end, wait this long to empty the outbox")
@@ -102,7 +105,7 @@ def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWind
         camera_id=settings.camera_id,
         min_ocr_confidence=settings.min_ocr_confidence,
         candidates=CandidateSettings(max_candidates=settings.max_candidates),
-        tracker=TrackerSettings(max_age_frames=settings.max_track_age_frames),
+        tracker=TrackerSettings(max_age_frames=settings.max_track_age_frames, min_frames=settings.min_track_frames),
     )
     return EdgePipeline(detector, reader, keys, ps, evidence)
 
@@ -213,7 +216,7 @@ class EdgeService:
                 return
             assert not isinstance(item, bool)
             before = dict(pipeline.stage_s)
-            reads = pipeline.process(item.image, item.captured_at, gps)
+            reads = pipeline.process(item.image, item.captured_at, gps, index=item.index)
             t0 = time.perf_counter()
             self._queue_reads(reads, loop, wake)
             done = time.perf_counter()

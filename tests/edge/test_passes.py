@@ -6,7 +6,6 @@ generated frames directly, with the committed detector and OCR models.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -81,7 +80,8 @@ def test_each_car_passing_gives_exactly_one_read(keys: KeyRing) -> None:
 
 
 def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> None:
-    spec = DriveBySpec(seed=32, n_cars=int(os.environ.get("SCANAUTO_VOTING_CARS", "10")), blur=1.4, noise=10.0)
+    # Blur and noise chosen so that single frames misread about half the time (measured: ~51 %).
+    spec = DriveBySpec(seed=33, n_cars=12, blur=1.8, noise=12.0)
     drive = build_driveby(spec)
     pipeline = _pipeline(keys)
     recorder = Recorder(pipeline.detector, pipeline.reader)
@@ -102,8 +102,8 @@ def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> No
     single_rate, voted_rate = single_exact / single_total, voted_exact / len(texts)
     print(f"exact read rate: single frames {single_rate:.1%} of {single_total}, voted {voted_rate:.1%}")
     assert single_total >= 5 * len(texts)
-    assert voted_rate > single_rate + 0.05, (single_rate, voted_rate)
-    assert voted_rate >= 0.6
+    assert voted_rate > single_rate + 0.15, (single_rate, voted_rate)  # measured: 83 % against 51 %
+    assert voted_rate >= 0.7
 
 
 @pytest.fixture(autouse=True)
