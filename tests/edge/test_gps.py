@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.gps import GpsdGps, GpsReceiver, NoGps, ReplayGps, parse_nmea
+from edge.gps import GpsdGps, GpsReceiver, NoGps, ReplayGps, SerialGps, parse_nmea
 
 
 def nmea(body: str) -> str:
@@ -113,3 +114,22 @@ def test_gpsd_over_tcp_is_followed_and_reconnected() -> None:
     finally:
         gps.stop()
         server.close()
+
+
+def test_serial_receiver_reads_nmea_from_a_tty() -> None:
+    master, slave = os.openpty()  # a pseudo-terminal stands in for the USB GPS's serial port
+    try:
+        gps = GpsReceiver(SerialGps(device=Path(os.ttyname(slave)), baud=4800, max_fix_age_s=30))
+        gps.start()
+        try:
+            os.write(master, (GGA_NOFIX + "\r\n").encode())
+            _wait(lambda: gps.stats.sentences == 1)
+            assert gps.fix() is None
+            os.write(master, (GGA + "\r\n").encode())
+            _wait(lambda: gps.fix() is not None)
+            assert gps.fix().fix_quality == 2  # type: ignore[union-attr]
+        finally:
+            gps.stop()
+    finally:
+        os.close(master)
+        os.close(slave)
