@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
-    logging.getLogger("scanauto").setLevel(logging.WARNING)
+    for name in ("scanauto", "fast_plate_ocr"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     result = asyncio.run(run(args))
     for k, v in result.items():
