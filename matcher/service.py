@@ -81,6 +81,7 @@ class Matcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics_server: Any = None
         self.hotlist_load_s = 0.0
+        self._unflushed: dict[str, float] = {}  # counter deltas not yet in the store
 
     @property
     def store(self) -> HitStore:
@@ -164,6 +165,7 @@ class Matcher:
                         raise task.exception()  # type: ignore[misc]
         finally:
             await self._cancel_tasks()
+            self.flush_counters()
 
     async def _every(self, seconds: float, job: Callable[[], Any]) -> None:
         while True:
@@ -189,7 +191,8 @@ class Matcher:
             else:
                 dead.append((rec, decision.reason))
         deltas = {"reads": reads, "non_hits_discarded": discarded, "dead_letters": len(dead)}
-        new = self.store.add(hits, self._notifier.target_names, counters=deltas)
+        # A batch without hits writes nothing to disk; counters are flushed once a second.
+        new = self.store.add(hits, self._notifier.target_names) if hits else []
         deltas.update(hits=len(new), duplicate_hits=len(hits) - len(new), evidence_requested=len(new))
         sends = [
             await self._producer.send(HITS, value=h.model_dump_json().encode(), key=h.hit_id.encode()) for h in hits
@@ -224,9 +227,8 @@ class Matcher:
         del batch, records  # the non-hits' bytes are gone with them
         dwell = time.perf_counter() - fetched
         self.dwell.observe(dwell, discarded)
-        self.store.add_counters(
-            {**self.dwell_deltas(dwell, discarded), "hits": len(new), "evidence_requested": len(new)}
-        )
+        for name, value in self.dwell_deltas(dwell, discarded).items():
+            self._unflushed[name] = self._unflushed.get(name, 0.0) + value
         self._count(deltas)
         for h in new:
             log.info("hit %s on list %s (read %s)", h.hit_id, h.list, h.read_event_id)
@@ -241,6 +243,7 @@ class Matcher:
     def _count(self, deltas: dict[str, int]) -> None:
         for name, value in deltas.items():
             self.counters[name] = self.counters.get(name, 0) + value
+            self._unflushed[name] = self._unflushed.get(name, 0.0) + value
         self.stats.reads += deltas["reads"]
         self.stats.hits += deltas["hits"]
         self.stats.discarded += deltas["non_hits_discarded"]
@@ -262,7 +265,7 @@ class Matcher:
                     if self.store.add_evidence(evidence, utcnow()):
                         name = "evidence_answered" if evidence.status == "ok" else "evidence_expired"
                         self.counters[name] = self.counters.get(name, 0) + 1
-                        self.store.add_counters({name: 1})
+                        self._unflushed[name] = self._unflushed.get(name, 0.0) + 1
             if batch:
                 await self._evidence.commit()
 
@@ -271,7 +274,14 @@ class Matcher:
         log.info("retention purge removed %d hit(s)", purged)
         return purged
 
+    def flush_counters(self) -> None:
+        """Persist the privacy counters gathered since the last flush (one transaction)."""
+        pending, self._unflushed = self._unflushed, {}
+        if pending and self._store is not None:
+            self._store.add_counters(pending)
+
     async def refresh_snapshot(self) -> None:
+        self.flush_counters()
         store, snap, now = self.store, self.snapshot, utcnow()
         snap.hits_stored = store.count()
         oldest = store.oldest_matched_at()
@@ -324,6 +334,7 @@ class Matcher:
             self._metrics_server.server_close()
             self._metrics_server = None
         if self._store is not None:
+            self.flush_counters()
             self._store.close()
             self._store = None
 
