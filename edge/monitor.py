@@ -103,7 +103,8 @@ class FrameTimes:
 
     def reads_last_minute(self) -> int:
         cutoff = time.monotonic() - 60
-        return sum(1 for t in self.read_times if t >= cutoff)
+        times = list(self.read_times)  # one C call: a snapshot, while the inference thread appends
+        return sum(1 for t in times if t >= cutoff)
 
     def percentile(self, q: float) -> float:
         data = list(self.latency_ms)
