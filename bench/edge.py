@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cars", type=int, default=0, help="parked cars (default: 1.5 per second of video)")
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--mode", choices=["both", "paced", "unpaced"], default="both")
-    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads per model")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the rendered video is kept")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)

@@ -50,7 +50,7 @@ class Recorder:
 
 
 def _pipeline(keys: KeyRing) -> EdgePipeline:
-    settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"), status_port=None, threads=2)
+    settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"), status_port=None)
     return build_pipeline(settings, keys, EvidenceWindow(60))
 
 
