@@ -232,7 +232,7 @@ def run(
     detector_model: Path = DEFAULT_DETECTOR,
     ocr_model: Path = DEFAULT_OCR,
     ocr_config: Path = DEFAULT_OCR_CONFIG,
-    threads: int = 2,
+    threads: int = 1,
     limit: int | None = None,
     as_json: bool = False,
 ) -> int:

@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector-model", type=Path, default=None, help="default models/detector/plate_detector.onnx")
     p.add_argument("--ocr-model", type=Path, default=None, help="default models/ocr/plate_ocr.onnx")
     p.add_argument("--ocr-config", type=Path, default=None, help="default models/ocr/plate_config.yaml")
-    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads per model")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model (the edge's default: 1)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
     p.set_defaults(func=cmd_eval)
