@@ -15,8 +15,13 @@ SCHEMA_VERSION: Literal[1] = 1
 
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN, description="HMAC-SHA256 of a plate, 64 hex")]
 KeyId = Annotated[str, Field(pattern=KEY_ID_PATTERN, description="id of the fleet key of the digests")]
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-EventId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="uuid4 hex")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+EVENT_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_CANDIDATES = 32
+MODEL_VERSION_MAX = 80
+MAX_FRAMES = 10_000
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN, description="uuid4 hex")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 ListName = Literal["stolen", "false-plate"]
 
@@ -50,8 +55,8 @@ class Candidate(_Event):
 
 
 class ModelVersions(_Event):
-    detector: str = Field(max_length=80)
-    ocr: str = Field(max_length=80)
+    detector: str = Field(max_length=MODEL_VERSION_MAX)
+    ocr: str = Field(max_length=MODEL_VERSION_MAX)
 
 
 class PlateRead(_Event):
@@ -65,11 +70,11 @@ class PlateRead(_Event):
     captured_at: AwareDatetime
     gps: GpsFix | None = None
     key_id: KeyId
-    candidates: list[Candidate] = Field(min_length=1, max_length=32)
+    candidates: list[Candidate] = Field(min_length=1, max_length=MAX_CANDIDATES)
     models: ModelVersions
     detection_confidence: Probability
     ocr_confidence: Probability
-    frames: int = Field(ge=1, le=10_000, description="frames fused into this read")
+    frames: int = Field(ge=1, le=MAX_FRAMES, description="frames fused into this read")
 
 
 class HotlistEntry(_Event):

@@ -10,7 +10,7 @@ per Kafka key; a tombstone removes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -283,35 +283,41 @@ class HotlistIndex:
                        datetime.fromtimestamp(valid, UTC) if valid else None, note or None)  # fmt: skip
 
     def lookup(self, key_id: str, digest_hex: str) -> tuple[Listing, ...]:
-        return self.lookup_many([key_id], bytes.fromhex(digest_hex)).get(0, ())
+        return self.lookup_many(bytes.fromhex(digest_hex), lambda _: key_id).get(0, ())
 
-    def lookup_many(self, key_ids: Sequence[str], digests: bytes) -> dict[int, tuple[Listing, ...]]:
-        """Vectorised lookup of query i = (key_ids[i], digests[32*i : 32*i+32]).
+    def lookup_many(self, digests: bytes, key_of: Callable[[int], str]) -> dict[int, tuple[Listing, ...]]:
+        """Vectorised lookup of query i = (key_of(i), digests[32*i : 32*i+32]).
 
-        Returns only the queries that matched (a non-hit leaves no object behind).
+        Only the queries whose first 8 bytes match a listed digest (almost never, for a
+        non-hit) cost any Python work: `key_of` is called for those alone. Returns only the
+        queries that matched (a non-hit leaves no object behind).
         """
         out: dict[int, tuple[Listing, ...]] = {}
-        if not key_ids:
+        if not digests:
             return out
+        q = np.frombuffer(digests, dtype=">u8").reshape(-1, 4)
+        p = q[:, 0].astype(np.uint64)
         if len(self._p):
-            q = np.frombuffer(digests, dtype=">u8").reshape(-1, 4)
-            p = q[:, 0].astype(np.uint64)
-            lo = np.searchsorted(self._p, p, "left")
-            hi = np.searchsorted(self._p, p, "right")
-            for qi in np.nonzero(hi > lo)[0].tolist():  # almost never: a prefix match
-                kidx = self._key_idx.get(key_ids[qi])
+            lo = np.minimum(np.searchsorted(self._p, p, "left"), len(self._p) - 1)
+            for qi in np.nonzero(self._p[lo] == p)[0].tolist():  # almost never: a prefix match
+                kidx = self._key_idx.get(key_of(qi))
                 r0, r1, r2 = (int(x) for x in q[qi, 1:])
+                hi = int(np.searchsorted(self._p, p[qi], "right"))
                 found = tuple(
                     self._listing(row)
-                    for row in range(int(lo[qi]), int(hi[qi]))
+                    for row in range(int(lo[qi]), hi)
                     if not self._dead[row] and int(self._key[row]) == kidx
                     and (int(self._r0[row]), int(self._r1[row]), int(self._r2[row])) == (r0, r1, r2)
                 )  # fmt: skip
                 if found:
                     out[qi] = found
         if self._overlay:
-            for qi, key_id in enumerate(key_ids):
-                kidx = self._key_idx.get(key_id)
+            if self._overlay_p is None:
+                self._overlay_p = np.unique(split_digests([d for _, _, d in self._overlay])[0])
+            op = self._overlay_p
+            pos = np.minimum(np.searchsorted(op, p), len(op) - 1)
+            for qi in np.nonzero(op[pos] == p)[0].tolist():
+                kidx = self._key_idx.get(key_of(qi))
                 if kidx is None:
                     continue
                 dig = digests[32 * qi : 32 * qi + 32]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from contract.events import Candidate, Hit, PlateRead, hit_id_for
+from contract.wire import MAX_EVENT_BYTES, decode_read
 from matcher.index import HotlistIndex, Listing
 
-MAX_EVENT_BYTES = 64 * 1024
+__all__ = ["MAX_EVENT_BYTES", "Decision", "Outcome", "decide", "decide_batch"]
 
 
 class Outcome(enum.Enum):
@@ -29,18 +29,7 @@ class Decision:
     event_id: str | None = None
 
 
-def parse_read(raw: bytes | None) -> PlateRead | str:
-    """The read, or the reason it is malformed."""
-    if raw is None:
-        return "empty message"
-    if len(raw) > MAX_EVENT_BYTES:
-        return f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}"
-    try:
-        return PlateRead.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"invalid plate-read: {where}: {first.get('msg', 'invalid')}"
+DISCARDED = Decision(Outcome.DISCARDED)  # every non-hit's decision: nothing of the read in it
 
 
 def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
@@ -56,36 +45,38 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
     collector the bottleneck). The rare read with a match is parsed again to build its hits.
     """
     decisions: list[Decision | None] = [None] * len(raws)
-    key_ids: list[str] = []
     hexes: list[str] = []
-    owner: list[int] = []
-    event_ids: list[str] = [""] * len(raws)
+    firsts: list[int] = []  # first query of each read whose digests are queued
+    readers: list[int] = []  # ... and that read's position in the batch
+    keys: list[str] = []  # ... and its key id
+    queries = 0
     for i, raw in enumerate(raws):
-        read = parse_read(raw)
+        read = decode_read(raw)
         if isinstance(read, str):
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=read)
             continue
-        event_ids[i] = read.event_id
         problem = index.key_problem(read.key_id, read.captured_at)
         if problem is not None:
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
             continue
-        n = len(read.candidates)
         hexes.append("".join([c.digest for c in read.candidates]))
-        key_ids += [read.key_id] * n
-        owner += [i] * n
-    digests = bytes.fromhex("".join(hexes))
+        firsts.append(queries)
+        readers.append(i)
+        keys.append(read.key_id)
+        queries += len(read.candidates)
+
+    def queued(qi: int) -> int:
+        return bisect_right(firsts, qi) - 1
+
     matched: dict[int, list[tuple[int, tuple[Listing, ...]]]] = {}
-    for qi, listings in index.lookup_many(key_ids, digests).items():
-        matched.setdefault(owner[qi], []).append((qi, listings))
-    first_query = {}
-    for qi, i in enumerate(owner):
-        first_query.setdefault(i, qi)
-    for i, found in matched.items():
+    for qi, listings in index.lookup_many(bytes.fromhex("".join(hexes)), lambda qi: keys[queued(qi)]).items():
+        matched.setdefault(queued(qi), []).append((qi, listings))
+    for r, found in matched.items():
+        i = readers[r]
         read = PlateRead.model_validate_json(raws[i])  # type: ignore[arg-type]  # parsed fine above
-        pairs = [(read.candidates[qi - first_query[i]], listings) for qi, listings in found]
+        pairs = [(read.candidates[qi - firsts[r]], listings) for qi, listings in found]
         decisions[i] = _hits_of(read, pairs, now)
-    return [d or Decision(Outcome.DISCARDED, event_id=event_ids[i]) for i, d in enumerate(decisions)]
+    return [d or DISCARDED for d in decisions]
 
 
 def _hits_of(read: PlateRead, matches: list[tuple[Candidate, tuple[Listing, ...]]], now: datetime) -> Decision:
@@ -113,5 +104,5 @@ def _hits_of(read: PlateRead, matches: list[tuple[Candidate, tuple[Listing, ...]
                 key_id=read.key_id,
             )
     if not hits:
-        return Decision(Outcome.DISCARDED, event_id=read.event_id)
+        return DISCARDED
     return Decision(Outcome.HIT, hits=tuple(hits.values()), event_id=read.event_id)
