@@ -184,7 +184,7 @@ def export_onnx(model: nn.Module, path: Path) -> None:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scanauto train detector", description=__doc__)
-    p.add_argument("--scenes", type=int, default=2400, help="synthetic scenes to render (seed namespace 101)")
+    p.add_argument("--scenes", type=int, default=2800, help="synthetic scenes to render (seed namespace 101)")
     p.add_argument("--driveby-every", type=int, default=8, help="use every n-th frame of 6 training drive-bys")
     p.add_argument(
         "--manifest", type=Path, action="append", default=None,
@@ -192,11 +192,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
     p.add_argument("--manifest-repeat", type=int, default=4, help="real images count this many times per epoch")
-    p.add_argument("--minutes", type=float, default=30.0, help="training time budget (after data generation)")
+    p.add_argument("--minutes", type=float, default=40.0, help="training time budget (after data generation)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: the cores are shared)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--checkpoint", type=Path, default=Path("var/detector.pt"), help="torch weights saved here")

@@ -34,8 +34,20 @@ def _shade(colour: np.ndarray, factor: float) -> tuple[int, int, int]:
     return int(c[0]), int(c[1]), int(c[2])
 
 
-def render_car(rng: np.random.Generator, car_width: int, plate: BgrImage, view: View) -> CarSprite:
-    """Draw a car `car_width` pixels wide carrying `plate` (its aspect is kept) on the bumper."""
+def render_car(
+    rng: np.random.Generator,
+    car_width: int,
+    plate: BgrImage,
+    view: View,
+    plate_frac: tuple[float, float] = (0.26, 0.31),
+    extras: bool = False,
+) -> CarSprite:
+    """Draw a car `car_width` pixels wide carrying `plate` (its aspect is kept) on the bumper.
+
+    The plate spans `plate_frac` of the car's width (EU plates about 0.28, US plates about 0.18).
+    With `extras`, the car also carries plate-like things that are not plates (badges, chrome strips,
+    stickers, reflectors), hard negatives for the detector.
+    """
     cw = int(car_width)
     ch = int(cw * rng.uniform(0.62, 0.85))
     img = np.zeros((ch, cw, 3), np.uint8)
@@ -101,19 +113,83 @@ def render_car(rng: np.random.Generator, car_width: int, plate: BgrImage, view: 
     cv2.rectangle(img, (int(0.01 * cw), by0), (cw - int(0.01 * cw), y1), bumper, -1)
     # Plate: keep its aspect; mount it centred, sometimes in a dark holder frame.
     ph_px, pw_px = plate.shape[:2]
-    pw = int(cw * rng.uniform(0.26, 0.31))
+    pw = int(cw * rng.uniform(*plate_frac))
     ph = max(4, round(pw * ph_px / pw_px))
     px0 = (cw - pw) // 2 + int(rng.uniform(-0.02, 0.02) * cw)
     py0 = int(min(plate_cy, y1 - ph / 2 - 2) - ph / 2)
     if rng.random() < 0.4:
         b = max(1, pw // 40)
         cv2.rectangle(img, (px0 - b, py0 - b), (px0 + pw + b, py0 + ph + b * 2), (15, 15, 15), -1)
+    if extras:
+        _extras(img, rng, body, (px0, py0, px0 + pw, py0 + ph), ly0, ly1, y1)
     img[py0 : py0 + ph, px0 : px0 + pw] = cv2.resize(plate, (pw, ph), interpolation=cv2.INTER_AREA)
     # Vertical shading: roof lit, sills darker.
     grad = np.linspace(rng.uniform(1.0, 1.2), rng.uniform(0.7, 0.95), ch, dtype=np.float32)[:, None, None]
     img = np.clip(img.astype(np.float32) * grad, 0, 255).astype(np.uint8)
     quad = np.array([[px0, py0], [px0 + pw, py0], [px0 + pw, py0 + ph], [px0, py0 + ph]], np.float32)
     return CarSprite(img, mask, quad)
+
+
+_BADGES = ("GOLF", "TDI", "LEAF", "e-tron", "320d", "CIVIC", "SPORT", "4MOTION", "HYBRID", "AMG", "CLIO", "V70")
+_DEALER = ("AUTO", "DEALER", "GARAGE", "CARS", "MOTORS", "RENT")
+
+
+def _extras(
+    img: BgrImage,
+    rng: np.random.Generator,
+    body: np.ndarray,
+    plate: tuple[int, int, int, int],
+    ly0: int,
+    ly1: int,
+    y1: int,
+) -> None:
+    """Plate-like things around, never on, the plate box (drawn before the plate, which covers them)."""
+    ch, cw = img.shape[:2]
+    px0, py0, px1, py1 = plate
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    if rng.random() < 0.5:  # chrome strip or light bar across the boot, above the plate
+        sy = int(rng.uniform(ly0, max(ly0 + 1, min(ly1, py0 - 6))))
+        th = max(2, int(ch * rng.uniform(0.01, 0.03)))
+        colour = (230, 230, 230) if rng.random() < 0.6 else (40, 40, int(rng.uniform(160, 240)))
+        cv2.rectangle(img, (int(0.2 * cw), sy), (int(0.8 * cw), min(py0 - 2, sy + th)), colour, -1)
+    if rng.random() < 0.6:  # model badge in chrome letters, above the plate
+        word = _BADGES[rng.integers(len(_BADGES))]
+        scale = cw / 600 * rng.uniform(0.5, 1.1)
+        (tw, th), _ = cv2.getTextSize(word, font, scale, max(1, int(scale * 2)))
+        x = int(rng.uniform(0.05 * cw, max(0.05 * cw + 1, 0.95 * cw - tw)))
+        y = int(min(py0 - 4, rng.uniform(ly0, ly1 + th)))
+        if y - th > 0:
+            cv2.putText(img, word, (x, y), font, scale, (215, 215, 210), max(1, int(scale * 2)), cv2.LINE_AA)
+    if rng.random() < 0.4:  # a sticker or row of round stickers beside the plate
+        sh = max(4, int((py1 - py0) * rng.uniform(0.5, 1.2)))
+        side = rng.random() < 0.5
+        x0 = int(rng.uniform(0.05 * cw, max(0.05 * cw + 1, px0 - 4 * sh))) if side else px1 + 4
+        if rng.random() < 0.5:
+            for k in range(int(rng.integers(2, 5))):
+                cx = x0 + k * sh + sh // 2
+                if cx + sh // 2 < (px0 if side else cw):
+                    cv2.circle(img, (cx, py0 + sh // 2), sh // 2, (235, 235, 235), -1, cv2.LINE_AA)
+                    cv2.circle(img, (cx, py0 + sh // 2), sh // 2, (30, 30, 200), max(1, sh // 8), cv2.LINE_AA)
+        else:
+            sw = min(int(sh * rng.uniform(1.5, 4)), max(2, (px0 - x0 - 2) if side else cw - x0 - 2))
+            bg = tuple(int(v) for v in rng.integers(0, 256, 3))
+            cv2.rectangle(img, (x0, py0), (x0 + sw, py0 + sh), bg, -1)
+            ink = (15, 15, 15) if sum(bg) > 380 else (240, 240, 240)
+            word = _DEALER[rng.integers(len(_DEALER))]
+            cv2.putText(img, word, (x0 + 2, py0 + int(sh * 0.7)), font, sh / 40, ink, max(1, sh // 12), cv2.LINE_AA)
+    if rng.random() < 0.4:  # red reflectors low on the bumper
+        rh = max(2, int(ch * 0.015))
+        ry = int(min(y1 - rh - 1, py1 + rng.uniform(4, 0.06 * ch)))
+        if ry > py1:
+            rw = int(cw * rng.uniform(0.06, 0.14))
+            for rx in (int(0.06 * cw), cw - int(0.06 * cw) - rw):
+                cv2.rectangle(img, (rx, ry), (rx + rw, ry + rh), (20, 20, int(rng.uniform(120, 220))), -1)
+    if rng.random() < 0.3:  # dealer frame text under the plate
+        scale = (py1 - py0) / 60
+        ry = py1 + max(3, int((py1 - py0) * 0.35))
+        if ry < y1:
+            word = _DEALER[rng.integers(len(_DEALER))]
+            cv2.putText(img, word, (px0, ry), font, max(0.2, scale), (200, 200, 200), 1, cv2.LINE_AA)
 
 
 def perspective(

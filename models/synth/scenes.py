@@ -10,7 +10,8 @@ from contract.normalise import normalise
 from models.synth import photometric
 from models.synth.cars import BgrImage, Quad, View, paste, perspective, render_car, warp_points
 from models.synth.plates import random_dutch_plate, random_foreign_plate, render_plate
-from models.synth.street import STICKER_KINDS, draw_distractor, render_street
+from models.synth.street import STICKER_KINDS, draw_distractor, draw_night_negative, render_street
+from models.synth.world_plates import random_world_plate
 
 FOREIGN_SHARE = 0.2
 """Share of plates in a scene that are foreign (BE, DE, FR, PL, RO)."""
@@ -71,6 +72,8 @@ def render_scene(
     plate_width: tuple[int, int] = (60, 300),
     camera: bool = True,
     max_yaw: float = 35.0,
+    world_share: float = 0.0,
+    hard_negatives: bool = False,
 ) -> Scene:
     """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide,
     seen at up to `max_yaw` degrees from straight on.
@@ -78,22 +81,37 @@ def render_scene(
     Cars are drawn far to near (small plates first); a car that would hide an earlier plate, or
     whose plate would not be fully inside the frame, is skipped, so every visible plate is in
     `plates` and every entry is visible. Deterministic for a given generator state.
+
+    Detector training options (off by default, so the held-out sets rendered with the defaults stay as
+    they are): `world_share` of the plates are US-style (2:1) or Brazilian (3.1:1) plates, mounted at
+    their real share of the car's width; `hard_negatives` adds lit signs, light rows, badges, chrome
+    strips, stickers and reflectors that are not plates.
     """
     img, layout = render_street(rng, width, height)
     for _ in range(int(rng.integers(0, 7))):
         size = int(rng.uniform(30, 260))
         draw_distractor(img, rng, int(rng.uniform(0, width)), int(rng.uniform(0, height * 0.9)), size)
+    if hard_negatives:
+        for _ in range(int(rng.integers(0, 4))):
+            x, y = int(rng.uniform(0, width)), int(rng.uniform(0, layout.kerb_top))
+            draw_night_negative(img, rng, x, y, int(rng.uniform(30, 300)))
     n_cars = int(rng.integers(0, max_cars + 1)) if rng.random() < 0.1 else int(rng.integers(1, max_cars + 1))
     wanted = sorted(rng.uniform(plate_width[0], plate_width[1], n_cars))
     boxes: list[tuple[int, int, int, int]] = []
     plates: list[ScenePlate] = []
     for target_w in wanted:
-        text, country = random_plate(rng)
-        plate_img = render_plate(text, rng, country=country)
+        frac = (0.26, 0.31)
+        if world_share > 0 and rng.random() < world_share:
+            text, country, plate_img = random_world_plate(rng)
+            frac = (0.15, 0.2) if country == "US" else (0.2, 0.25)
+        else:
+            text, country = random_plate(rng)
+            plate_img = render_plate(text, rng, country=country)
         view: View = "rear" if rng.random() < 0.6 else "front"
         yaw, pitch, roll = rng.uniform(-max_yaw, max_yaw), rng.uniform(-12, 12), rng.uniform(-4, 4)
-        car_w = int(target_w / 0.285)
-        sprite = render_car(rng, car_w, plate_img, view)
+        # The sprite's resolution only; the warped plate is scaled to target_w below. Capped for speed.
+        car_w = int(min(target_w / (sum(frac) / 2), 1800))
+        sprite = render_car(rng, car_w, plate_img, view, plate_frac=frac, extras=hard_negatives)
         base = perspective((sprite.mask.shape[1], sprite.mask.shape[0]), yaw, pitch, roll, rng.uniform(1.5, 4))
         quad0 = _warp(base, sprite.plate_quad)
         scale = target_w / max(1.0, float(quad0[:, 0].max() - quad0[:, 0].min()))

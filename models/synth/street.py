@@ -176,3 +176,53 @@ def draw_distractor(
         cv2.rectangle(img, (x, y), (x + w, y + h), (130, 60, 10), -1)
         word = _SIGN_WORDS[rng.integers(len(_SIGN_WORDS))]
         cv2.putText(img, word, (x + 4, y + int(h * 0.8)), cv2.FONT_HERSHEY_SIMPLEX, h / 36, (250,) * 3, 1)
+
+
+_BRANDS = ("Auchan", "LIDL", "Kaufland", "FARMACIE", "HOTEL", "BANCA", "OMV", "PIZZA", "BAR", "Mega", "EXIT", "24/7")
+
+
+def draw_night_negative(img: BgrImage, rng: np.random.Generator, x: int, y: int, size: int) -> None:
+    """Draw one bright non-plate thing at (x, y): a lit shop sign, a row of lamps or an LED text board.
+
+    Real dashcam frames show these next to plates (logos lit at night, festive lights, shop boards);
+    the detector must not take them for plates.
+    """
+    h_img, w_img = img.shape[:2]
+    kind = int(rng.integers(3))
+    layer = np.zeros_like(img)
+    if kind == 0:  # lit logo: bright text on a dark or coloured board
+        word = _BRANDS[rng.integers(len(_BRANDS))]
+        th = max(8, size // 5)
+        scale = th / 22
+        font = (cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_TRIPLEX)[rng.integers(3)]
+        thick = max(1, th // 8)
+        (tw, _), _ = cv2.getTextSize(word, font, scale, thick)
+        if rng.random() < 0.6:
+            board = tuple(int(v) for v in rng.integers(0, 90, 3))
+            cv2.rectangle(img, (x - th // 3, y - th // 3), (x + tw + th // 3, y + th + th // 3), board, -1)
+        ink = (255, 255, 255) if rng.random() < 0.6 else tuple(int(v) for v in rng.integers(120, 256, 3))
+        cv2.putText(layer, word, (x, y + th), font, scale, ink, thick, cv2.LINE_AA)
+    elif kind == 1:  # a row of small lamps (festive lights, distant traffic)
+        n = int(rng.integers(3, 12))
+        r = max(1, size // 40)
+        step = max(2 * r + 2, size // n)
+        colour = (255, 255, 255) if rng.random() < 0.5 else tuple(int(v) for v in rng.integers(100, 256, 3))
+        for k in range(n):
+            cv2.circle(layer, (x + k * step, y + int(rng.uniform(-r, r))), r, colour, -1, cv2.LINE_AA)
+    else:  # LED text board: bright dots in text-like blocks
+        w = size
+        h = max(6, int(w * rng.uniform(0.15, 0.35)))
+        cv2.rectangle(img, (x, y), (x + w, y + h), (10, 10, 10), -1)
+        colour = (40, 40, 255) if rng.random() < 0.5 else (40, 200, 255)
+        _fake_glyphs(layer, rng, x, y, w, h)
+        layer[layer.sum(axis=2) > 0] = colour
+    ys, xs = np.nonzero(layer.any(axis=2))
+    if ys.size == 0:
+        return
+    pad = int(3 * max(1.0, size / 60)) + 2
+    y0, y1 = max(0, ys.min() - pad), min(h_img, ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(w_img, xs.max() + pad + 1)
+    roi = layer[y0:y1, x0:x1]
+    glow = cv2.GaussianBlur(roi, (0, 0), max(1.0, size / 60))
+    out = img[y0:y1, x0:x1].astype(np.int16) + roi + glow
+    img[y0:y1, x0:x1] = np.clip(out, 0, 255).astype(np.uint8)
