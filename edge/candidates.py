@@ -40,6 +40,10 @@ class CandidateSettings:
     beam: int = 64
     invalid_penalty: float = 0.05  # factor for non-Dutch texts when the read looks Dutch
     confusables: bool = True  # also try the confusable partners of each slot's best character
+    # Only readings as long as the OCR's best one make a read "look Dutch": the sidecode prior fixes
+    # look-alike characters, it must not delete or invent one (a 7-character foreign plate whose
+    # CTC columns carry some blank mass would otherwise lose a character to become a Dutch 6).
+    same_length_prior: bool = True
 
 
 def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettings) -> list[tuple[float, str]]:
@@ -72,8 +76,8 @@ def plausible(text: str, sidecode: int | None) -> bool:
 def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
     """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes.
 
-    When any likely reading is a valid Dutch plate, readings that fit no sidecode are
-    demoted: a Dutch street mostly has Dutch plates. Foreign plates keep their raw text.
+    When any likely reading as long as the best one is a valid Dutch plate, readings that fit
+    no sidecode are demoted: a Dutch street mostly has Dutch plates. Foreign plates keep their raw text.
     Readings that cannot be a plate at all (see `plausible`) are dropped: an empty result
     means the track was a sign, not a plate.
     """
@@ -81,7 +85,10 @@ def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSet
     if not seqs or not plausible(seqs[0][1], match_sidecode(seqs[0][1])):
         return []  # the OCR's own best reading is no plate: a sign, a house number ...
     coded = [(p, t, match_sidecode(t)) for p, t in seqs]
-    looks_dutch = any(code is not None for _, _, code in coded)
+    best_len = len(seqs[0][1])
+    looks_dutch = any(
+        code is not None and (len(t) == best_len or not settings.same_length_prior) for _, t, code in coded
+    )
     scored = [
         PlateCandidate(t, p if code is not None or not looks_dutch else p * settings.invalid_penalty, code)
         for p, t, code in coded

@@ -50,6 +50,17 @@ def test_foreign_plate_keeps_its_text() -> None:
     assert got[0].text == "MUC1234" and got[0].sidecode is None
 
 
+def test_foreign_plate_is_not_shortened_into_a_dutch_one() -> None:
+    # A clear 7-character Polish plate whose '1' column carries some blank (pad) mass: dropping the
+    # '1' gives RG6947, a valid Dutch sidecode-11 text. The sidecode prior must not delete characters.
+    probs = _probs({"R": 0.99}, {"G": 0.99}, {"6": 0.99}, {"1": 0.85, "_": 0.15}, {"9": 0.99}, {"4": 0.99}, {"7": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "RG61947"
+    assert "RG6947" in [c.text for c in got]  # still an alternative (digested), ranked after
+    old = candidates(probs, ALPHABET, "_", CandidateSettings(same_length_prior=False))
+    assert old[0].text == "RG6947"  # what the unconstrained prior did
+
+
 def test_confusable_partner_is_tried_even_when_the_ocr_barely_considered_it() -> None:
     # The OCR is sure of 'O' in a digit group, but 'BD1O34' fits no sidecode: the confusable
     # '0' (with the OCR's own tiny probability) gives the valid plate, which is digested too.
