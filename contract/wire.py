@@ -1,20 +1,22 @@
-"""Fast validated decoding of the one event that arrives by the hundred thousand: the plate read.
+"""Fast validated decoding of the events that arrive by the million: plate reads, hotlist entries.
 
-`contract.events.PlateRead` (pydantic) is the schema. Validating it costs ~13 us of CPU per read,
-more than everything else the matcher does with it, so the matcher decodes reads with the msgspec
-mirror below (~2 us). The mirror is stricter, never looser: a read it accepts is one the pydantic
-model accepts with the same values (`tests/contract/test_wire.py` checks this field by field and
-on hundreds of malformed variants). A read it rejects goes to the pydantic model, which has the
-last word: it either accepts it (lax forms such as `"frames": 12.0`) or names what is wrong.
-The one difference in values: a capture time with more than six fractional digits of a second is
-rounded to the microsecond here and truncated by pydantic. The mirror's capture time is only used
-for the key-window check; hits are built from the schema's own parse of the read.
+`contract.events.PlateRead` and `HotlistEntry` (pydantic) are the schema. Validating a read costs
+~13 us of CPU, more than everything else the matcher does with it, and a 10-million-entry hotlist
+would take minutes to load, so the matcher decodes both with the msgspec mirrors below (~2 us).
+
+A mirror is stricter, never looser: an event it accepts is one the pydantic model accepts with the
+same values (`tests/contract/test_wire.py` checks this field by field and on hundreds of malformed
+variants). An event it rejects goes to the pydantic model, which has the last word: it either
+accepts it (lax forms such as `"frames": 12.0`) or names what is wrong. The one difference in
+values: a time with more than six fractional digits of a second is rounded to the microsecond here
+and truncated by pydantic. The read's capture time is only used for the key-window check; hits are
+built from the schema's own parse of the read.
 
 Regular expressions are the expensive part of validation (~0.4 us each, 12 per read), so the
-mirror checks the hex fields (event id, digests) by length in the decoder and by alphabet in one
-byte-translate over all of them, and remembers the vehicle, camera and key ids it has already
-checked (a fleet has a few hundred). Python's `re` lets `$` match before a trailing newline;
-pydantic's regex engine does not, so the mirror's patterns end in `\\Z`.
+mirrors check the hex fields (event id, digests) and the plate text by length in the decoder and
+by alphabet with one byte-translate, and remember the vehicle, camera and key ids they have
+already checked (a fleet has a few hundred). Python's `re` lets `$` match before a trailing
+newline; pydantic's regex engine does not, so the mirrors' patterns end in `\\Z`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from contract.events import (
     MAX_FRAMES,
     MODEL_VERSION_MAX,
     SCHEMA_VERSION,
+    HotlistEntry,
+    ListName,
     PlateRead,
 )
 
@@ -97,9 +101,28 @@ class WireRead(_Wire):
     kind: Literal["plate-read"] = "plate-read"
 
 
+class WireHotlistEntry(_Wire):
+    """Mirror of `HotlistEntry` (what the index needs of it, all of it validated)."""
+
+    key_id: str  # KEY_ID_PATTERN: _entry_ok
+    digest: _Digest
+    list: ListName
+    reference: Annotated[str, Meta(min_length=1, max_length=64)]
+    plate: Annotated[str, Meta(min_length=1, max_length=10)]  # + A-Z0-9: _entry_ok
+    published_at: _Aware
+    valid_until: _Aware | None = None
+    note: Annotated[str, Meta(max_length=200)] | None = None
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["hotlist-entry"] = "hotlist-entry"
+
+
 _DECODER = msgspec.json.Decoder(WireRead)
+_ENTRY_DECODER = msgspec.json.Decoder(WireHotlistEntry)
+_PLATE_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+assert HotlistEntry.model_fields["plate"].metadata[0].pattern == "^[A-Z0-9]{1,10}$"  # what _entry_ok checks
 
 Read = WireRead | PlateRead
+Entry = WireHotlistEntry | HotlistEntry
 
 
 def decode_read(raw: bytes | None) -> Read | str:
@@ -142,6 +165,42 @@ def _decode_strict(raw: bytes) -> PlateRead | str:
     try:
         return PlateRead.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"invalid plate-read: {where}: {first.get('msg', 'invalid')}"
+        return _reason("plate-read", exc)
+
+
+def decode_hotlist_entry(raw: bytes) -> Entry | str:
+    """The validated hotlist entry, or why it is not one."""
+    try:
+        entry = _ENTRY_DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _decode_entry_strict(raw)
+    if _entry_ok(entry):
+        return entry
+    return _decode_entry_strict(raw)
+
+
+def _entry_ok(entry: WireHotlistEntry) -> bool:
+    if entry.digest.encode().translate(None, _HEX_DIGITS) or entry.plate.encode().translate(None, _PLATE_CHARS):
+        return False
+    if entry.key_id in _checked_keys:
+        return True
+    if not _KEY_ID.match(entry.key_id):
+        return False
+    _checked_keys.add(entry.key_id)  # a handful of key ids: no bound needed
+    return True
+
+
+_checked_keys: set[str] = set()
+
+
+def _decode_entry_strict(raw: bytes) -> HotlistEntry | str:
+    try:
+        return HotlistEntry.model_validate_json(raw)
+    except ValidationError as exc:
+        return _reason("hotlist-entry", exc)
+
+
+def _reason(kind: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"invalid {kind}: {where}: {first.get('msg', 'invalid')}"

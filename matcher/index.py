@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from contract.events import HotlistEntry, HotlistKey
+from contract.events import HotlistKey
+from contract.wire import Entry
 
 LISTS = ("stolen", "false-plate")
 _LIST_IDX = {name: i for i, name in enumerate(LISTS)}
@@ -139,7 +140,7 @@ class HotlistIndex:
         except ValueError:
             return None
 
-    def load(self, kafka_key: str, entry: HotlistEntry | None) -> None:
+    def load(self, kafka_key: str, entry: Entry | None) -> None:
         """Bulk path for the initial load: append; latest per key wins at `seal()`."""
         if self._chunks is None:
             self.apply(kafka_key, entry)
@@ -213,7 +214,7 @@ class HotlistIndex:
                 return row
         return None
 
-    def apply(self, kafka_key: str, entry: HotlistEntry | None) -> None:
+    def apply(self, kafka_key: str, entry: Entry | None) -> None:
         """Live update after the initial load: the overlay shadows the base."""
         if self._chunks is not None:
             self.load(kafka_key, entry)
@@ -337,7 +338,7 @@ def _epoch(when: datetime | None) -> int:
     return min(int(when.timestamp()), 2**32 - 1) if when else 0
 
 
-def entries_from(records: Iterable[tuple[str, HotlistEntry | None]]) -> HotlistIndex:
+def entries_from(records: Iterable[tuple[str, Entry | None]]) -> HotlistIndex:
     """Build a sealed index from (Kafka key, entry) pairs (tests and benchmarks)."""
     index = HotlistIndex()
     for key, entry in records:

@@ -21,8 +21,9 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.bus import KafkaSettings, catch_up, ensure_topics, start_client
-from contract.events import Evidence, EvidenceRequest, Hit, HotlistEntry, HotlistKey, new_event_id, utcnow
+from contract.events import Evidence, EvidenceRequest, Hit, HotlistKey, new_event_id, utcnow
 from contract.topics import DEAD_LETTER, EVIDENCE, EVIDENCE_REQUESTS, HITS, HOTLIST, READS
+from contract.wire import decode_hotlist_entry
 from matcher.index import HotlistIndex
 from matcher.logic import Outcome, decide_batch
 from matcher.metrics import Dwell, MatcherCollector, Snapshot, serve
@@ -126,16 +127,21 @@ class Matcher:
     def _apply_hotlist(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         for rec in records:
             key = rec.key.decode() if rec.key else ""
-            try:
-                if key.startswith("key:"):
+            if key.startswith("key:"):
+                try:
                     self.index.apply_key(key, None if rec.value is None else HotlistKey.model_validate_json(rec.value))
-                else:
-                    self.index.apply(key, None if rec.value is None else HotlistEntry.model_validate_json(rec.value))
-            except ValidationError as exc:
-                self.stats.invalid_hotlist_records += 1
-                log.error(
-                    "hotlist record at offset %d is invalid and was skipped: %s", rec.offset, exc.errors()[0].get("msg")
-                )
+                except ValidationError as exc:
+                    self._invalid_hotlist(rec.offset, exc.errors()[0].get("msg", "invalid"))
+                continue
+            entry = None if rec.value is None else decode_hotlist_entry(rec.value)
+            if isinstance(entry, str):
+                self._invalid_hotlist(rec.offset, entry)
+            else:
+                self.index.apply(key, entry)
+
+    def _invalid_hotlist(self, offset: int, reason: str) -> None:
+        self.stats.invalid_hotlist_records += 1
+        log.error("hotlist record at offset %d is invalid and was skipped: %s", offset, reason)
 
     async def _follow_hotlist(self) -> None:
         assert self._hotlist is not None

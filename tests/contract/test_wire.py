@@ -1,4 +1,4 @@
-"""The matcher's fast read decoder accepts exactly what the PlateRead schema accepts, with the same values."""
+"""The matcher's fast decoders accept exactly what the event schemas accept, with the same values."""
 
 from __future__ import annotations
 
@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
-from contract.events import MAX_CANDIDATES, PlateRead
-from contract.wire import MAX_EVENT_BYTES, WireRead, _decode_strict, decode_read
+from contract.events import MAX_CANDIDATES, HotlistEntry, PlateRead
+from contract.wire import (
+    MAX_EVENT_BYTES,
+    WireHotlistEntry,
+    WireRead,
+    _decode_entry_strict,
+    _decode_strict,
+    decode_hotlist_entry,
+    decode_read,
+)
 
 RNG_SEED = 7
 # The one documented difference: msgspec rounds a seventh fractional digit, pydantic truncates it.
@@ -192,3 +200,67 @@ def test_empty_and_oversized_messages_are_refused_before_parsing() -> None:
     assert decode_read(None) == "empty message"
     huge = b" " * (MAX_EVENT_BYTES + 1)
     assert decode_read(huge) == f"event of {len(huge)} bytes exceeds {MAX_EVENT_BYTES}"
+
+
+def _entry(rng: random.Random) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "schema_version": 1,
+        "kind": "hotlist-entry",
+        "key_id": rng.choice(["k1", "fleet-2026.11"]),
+        "digest": f"{rng.getrandbits(256):064x}",
+        "list": rng.choice(["stolen", "false-plate"]),
+        "reference": rng.choice(["SV-1", "x" * 64, "pv 2026/17 ü"]),
+        "plate": rng.choice(["AB123C", "1ABC23", "X", "ABCDEFGHIJ"]),
+        "published_at": "2026-11-23T10:00:00Z",
+    }
+    if rng.random() < 0.5:
+        entry["valid_until"] = rng.choice([None, "2027-01-01T00:00:00+01:00"])
+    if rng.random() < 0.5:
+        entry["note"] = rng.choice([None, "", "n" * 200, "armed; do not stop"])
+    return entry
+
+
+ENTRY_MUTATIONS: list[tuple[tuple[Any, ...], Any]] = [
+    (("plate",), "ab123c"),
+    (("plate",), "AB-123"),
+    (("plate",), ""),
+    (("plate",), "ABCDEFGHIJK"),
+    (("plate",), "AB123\n"),
+    (("plate",), "ÄB123C"),
+    (("digest",), "AB" * 32),
+    (("digest",), "ab" * 31 + "a\n"),
+    (("key_id",), "k:1"),
+    (("key_id",), "k1\n"),
+    (("list",), "wanted"),
+    (("reference",), ""),
+    (("reference",), "x" * 65),
+    (("note",), "n" * 201),
+    (("note",), 5),
+    (("valid_until",), "2027-01-01T00:00:00"),
+    (("published_at",), "2026-11-23T10:00:00"),
+    (("published_at", None), None),
+    (("kind",), "plate-read"),
+    (("schema_version",), 2),
+    (("extra",), 1),
+]
+
+
+def test_valid_hotlist_entries_decode_fast_to_the_schemas_values() -> None:
+    rng = random.Random(RNG_SEED)
+    for _ in range(300):
+        raw = json.dumps(_entry(rng)).encode()
+        fast = decode_hotlist_entry(raw)
+        assert isinstance(fast, WireHotlistEntry)  # the fast path, not the fallback
+        strict = HotlistEntry.model_validate_json(raw)
+        assert {n: getattr(fast, n) for n in HotlistEntry.model_fields} == strict.model_dump()
+
+
+@pytest.mark.parametrize(("path", "value"), ENTRY_MUTATIONS, ids=[f"{p[0]}={v!r:.20}" for p, v in ENTRY_MUTATIONS])
+def test_malformed_hotlist_entries_get_the_schemas_verdict(path: tuple[Any, ...], value: Any) -> None:
+    raw = json.dumps(_mutate(_entry(random.Random(RNG_SEED)), path, value)).encode()
+    fast, strict = decode_hotlist_entry(raw), _decode_entry_strict(raw)
+    assert isinstance(fast, str) == isinstance(strict, str), (path, value, fast, strict)
+    if isinstance(strict, str):
+        assert fast == strict
+    else:
+        assert {n: getattr(fast, n) for n in HotlistEntry.model_fields} == strict.model_dump()
