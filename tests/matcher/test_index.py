@@ -1,5 +1,6 @@
 """The compact index: latest value per Kafka key, exact matches only, live updates and compaction."""
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -71,3 +72,36 @@ def test_overlay_compacts_itself_when_large(monkeypatch: pytest.MonkeyPatch) -> 
         idx.apply(_key(_entry(d, f"R{i}")), _entry(d, f"R{i}"))
     assert len(idx) == 25
     assert all(idx.lookup("k1", d)[0].reference == f"R{i}" for i, d in enumerate(digests))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bulk_load_and_updates_agree_with_a_plain_dict(seed: int) -> None:
+    """Interleaved records that share prefixes, digests, lists and keys: latest per Kafka key wins."""
+    rng = random.Random(seed)
+    prefixes = [f"{rng.getrandbits(64):016x}" for _ in range(6)]  # few prefixes: many collisions
+    digests = [rng.choice(prefixes) + f"{rng.getrandbits(192):048x}" for _ in range(12)] + [D1, D1_TWIN]
+    truth: dict[str, HotlistEntry | None] = {}
+    idx = HotlistIndex()
+
+    def record(i: int) -> tuple[str, HotlistEntry | None]:
+        e = _entry(rng.choice(digests), f"R{i}", rng.choice(["stolen", "false-plate"]), rng.choice(["k1", "k2"]))
+        return _key(e), (None if rng.random() < 0.2 else e)
+
+    for i in range(400):
+        key, entry = record(i)
+        idx.load(key, entry)
+        truth[key] = entry
+    idx.seal()
+    for i in range(400, 600):
+        key, entry = record(i)
+        idx.apply(key, entry)
+        truth[key] = entry
+        if i == 500:
+            idx.compact()
+    for key_id in ("k1", "k2"):
+        for d in digests:
+            expected = sorted(
+                e.reference for k, e in truth.items() if e is not None and e.digest == d and e.key_id == key_id
+            )
+            assert sorted(x.reference for x in idx.lookup(key_id, d)) == expected
+    assert len(idx) == sum(e is not None for e in truth.values())
