@@ -154,7 +154,7 @@ async def throughput_run(kafka: KafkaSettings, n_reads: int, workdir: Path) -> d
     await matcher.stop()
     rate = (n_reads - first) / elapsed if elapsed else 0.0
     per_cpu = (n_reads - first) / cpu if cpu else 0.0
-    log(f"  {n_reads:,} reads matched at {rate:,.0f} reads/s ({per_cpu:,.0f} per CPU second of this process); {hits} hits")
+    log(f"  {n_reads:,} reads matched at {rate:,.0f} reads/s ({per_cpu:,.0f} per CPU second); {hits} hits")
     return {"reads_per_s": rate, "reads_per_cpu_s": per_cpu, "reads": n_reads, "hits": hits}
 
 

@@ -159,7 +159,12 @@ def hit_id_for(read_event_id: str, list_name: str, reference: str) -> str:
 
 
 class EvidenceRequest(_Event):
-    """The matcher asks the vehicle for the crop and context frame of a hit's read."""
+    """The matcher asks the vehicle for the crop and context frame of a hit's read.
+
+    It names the listed plate of the hit. The vehicle hands out pixels only if that plate, under
+    the fleet key of the read, digests to one of the read's candidates: whoever can write this
+    topic still cannot fetch the crop of a non-hit without already knowing its plate.
+    """
 
     schema_version: Literal[1] = SCHEMA_VERSION
     kind: Literal["evidence-request"] = "evidence-request"
@@ -167,11 +172,13 @@ class EvidenceRequest(_Event):
     hit_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     read_event_id: EventId
     vehicle_id: Identifier
+    plate: str = Field(pattern=r"^[A-Z0-9]{1,10}$", description="plate text of the hit's list entry (proof of hit)")
     requested_at: AwareDatetime
 
 
 class Evidence(_Event):
-    """The vehicle's answer: JPEG crop and context frame while held, or 'expired'."""
+    """The vehicle's answer: JPEG crop and context frame while held, else 'expired'; 'refused'
+    when the request's plate is not one the read could have been (no proof of a hit)."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
     kind: Literal["evidence"] = "evidence"
@@ -179,7 +186,7 @@ class Evidence(_Event):
     hit_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     read_event_id: EventId
     vehicle_id: Identifier
-    status: Literal["ok", "expired"]
+    status: Literal["ok", "expired", "refused"]
     crop_jpeg_b64: str | None = Field(default=None, max_length=2_000_000)
     context_jpeg_b64: str | None = Field(default=None, max_length=8_000_000)
     responded_at: AwareDatetime

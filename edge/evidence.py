@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from contract.digest import DigestKey, digest
+
 BgrImage = npt.NDArray[np.uint8]
 
 
@@ -18,6 +20,8 @@ class _Held:
     crop: BgrImage
     context: BgrImage
     stored_at: float
+    digests: frozenset[str]  # the read's candidate digests: what a request must prove
+    key: DigestKey
 
 
 class EvidenceWindow:
@@ -46,11 +50,24 @@ class EvidenceWindow:
             live = self._clock() - held.stored_at if held is not None else 0.0
         return max(self.oldest_age_s, live)
 
-    def put(self, event_id: str, crop: BgrImage, context: BgrImage) -> None:
+    def put(self, event_id: str, crop: BgrImage, context: BgrImage, digests: frozenset[str], key: DigestKey) -> None:
+        """Hold a read's evidence, with its candidate digests and the key they were made with."""
         with self._lock:
             # Copies: the frame buffer is reused by capture, and we must be able to wipe ours.
-            self._items[event_id] = _Held(crop.copy(), context.copy(), self._clock())
+            self._items[event_id] = _Held(crop.copy(), context.copy(), self._clock(), digests, key)
         self.sweep()
+
+    def proves(self, event_id: str, plate: str) -> bool | None:
+        """Whether `plate` is one of the held read's candidates (None: nothing held any more)."""
+        self.sweep()
+        with self._lock:
+            held = self._items.get(event_id)
+        if held is None:
+            return None
+        try:
+            return digest(plate, held.key) in held.digests
+        except ValueError:  # not a normalised plate
+            return False
 
     def get(self, event_id: str) -> tuple[BgrImage, BgrImage] | None:
         self.sweep()

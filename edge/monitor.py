@@ -65,6 +65,7 @@ class EvidenceStatus(_Model):
     wiped: int = Field(ge=0)
     answered: int = Field(ge=0)
     expired: int = Field(ge=0)
+    refused: int = Field(0, ge=0, description="requests without proof of a hit, refused")
 
 
 class EdgeStatus(_Model):
@@ -187,6 +188,7 @@ class EdgeMonitor:
                 wiped=self.evidence.wiped,
                 answered=self.link.evidence_answered,
                 expired=self.link.evidence_expired,
+                refused=self.link.evidence_refused,
             ),
             alarms=self.alarms(),
         )

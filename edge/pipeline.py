@@ -155,5 +155,5 @@ class EdgePipeline:
             frames=track.frames,
         )
         if crop is not None and context is not None:
-            self.evidence.put(event.event_id, crop, context)
+            self.evidence.put(event.event_id, crop, context, frozenset(c.digest for c in event.candidates), key)
         return FinishedRead(event, tuple(cands))

@@ -37,6 +37,7 @@ class LinkStats:
     ack_ms: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=2000))
     evidence_answered: int = 0
     evidence_expired: int = 0
+    evidence_refused: int = 0
 
     @property
     def alarm(self) -> str | None:
@@ -133,8 +134,22 @@ def _jpeg_b64(image: object, quality: int) -> str:
 
 
 def answer(request: EvidenceRequest, window: EvidenceWindow, jpeg_quality: int = 90) -> Evidence:
-    """The answer to an evidence request: the crop and context frame while held, else `expired`."""
-    held = window.get(request.read_event_id)
+    """The answer to an evidence request: the crop and context frame while held, else `expired`.
+
+    `refused` when the request's plate is not one of the read's candidates: a request must prove
+    a hit, so no one can fetch a non-hit's crop without knowing its plate already.
+    """
+    proof = window.proves(request.read_event_id, request.plate)
+    if proof is False:
+        return Evidence(
+            request_id=request.request_id,
+            hit_id=request.hit_id,
+            read_event_id=request.read_event_id,
+            vehicle_id=request.vehicle_id,
+            status="refused",
+            responded_at=utcnow(),
+        )
+    held = window.get(request.read_event_id) if proof else None
     crop = context = None
     if held is not None:
         crop, context = _jpeg_b64(held[0], jpeg_quality), _jpeg_b64(held[1], jpeg_quality)
@@ -179,8 +194,11 @@ async def answer_evidence_requests(
                 )
                 if ev.status == "ok":
                     stats.evidence_answered += 1
-                else:
+                elif ev.status == "expired":
                     stats.evidence_expired += 1
+                else:
+                    stats.evidence_refused += 1
+                    log.warning("evidence request for hit %s refused: its plate is not one of the read's", req.hit_id)
                 log.info("evidence request for hit %s answered: %s", req.hit_id, ev.status)
         if batch:
             await asyncio.gather(*sends)

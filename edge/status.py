@@ -48,6 +48,11 @@ class EdgeCollector(Collector):
             ("evidence_wiped", "evidence items wiped at the end of their window", s.evidence.wiped),
             ("evidence_answered", "evidence requests answered with crop and context", s.evidence.answered),
             ("evidence_expired", "evidence requests answered 'expired'", s.evidence.expired),
+            (
+                "evidence_refused",
+                "evidence requests refused: no proof of a hit",
+                s.evidence.refused,
+            ),
         ]
         for name, help_text, value in counters:
             yield CounterMetricFamily(f"scanauto_edge_{name}", help_text, value=float(value))

@@ -77,6 +77,7 @@ class MatcherCollector(Collector):
             ("evidence_requested", "evidence requests sent to vehicles"),
             ("evidence_answered", "evidence received from vehicles"),
             ("evidence_expired", "vehicles answered that the evidence had already been wiped"),
+            ("evidence_refused", "vehicles refused a request whose plate was not one of the read's (alarm)"),
             ("notifications_delivered", "hit notifications acknowledged by a police endpoint"),
             ("notification_failures", "failed notification attempts (retried)"),
         ]:

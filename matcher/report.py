@@ -53,6 +53,7 @@ def build_report(store_path: Path, now: datetime, retention: timedelta, reads_re
             "evidence_requested": int(c.get("evidence_requested", 0)),
             "evidence_answered": evidence.get("ok", 0),
             "evidence_expired": evidence.get("expired", 0),
+            "evidence_refused": evidence.get("refused", 0),
             "audit_entries": len(store.audit_log()),
             "notifications_waiting": store.delivery_backlog(),
         }

@@ -31,6 +31,7 @@ from matcher.notify import Notifier, NotifySettings
 from matcher.store import HitStore
 
 log = logging.getLogger("scanauto.matcher")
+EVIDENCE_COUNTER = {"ok": "answered", "expired": "expired", "refused": "refused"}
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
@@ -209,6 +210,7 @@ class Matcher:
                 hit_id=h.hit_id,
                 read_event_id=h.read_event_id,
                 vehicle_id=h.vehicle_id,
+                plate=h.plate,
                 requested_at=now,
             )
             sends.append(
@@ -269,7 +271,7 @@ class Matcher:
                         log.warning("invalid evidence message at offset %d skipped", rec.offset)
                         continue
                     if self.store.add_evidence(evidence, utcnow()):
-                        name = "evidence_answered" if evidence.status == "ok" else "evidence_expired"
+                        name = f"evidence_{EVIDENCE_COUNTER[evidence.status]}"
                         self.counters[name] = self.counters.get(name, 0) + 1
                         self._unflushed[name] = self._unflushed.get(name, 0.0) + 1
             if batch:

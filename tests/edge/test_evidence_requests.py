@@ -1,4 +1,5 @@
-"""Evidence requests over the real broker: answered with JPEGs while held, `expired` once wiped on time."""
+"""Evidence requests over the real broker: answered with JPEGs while held, `expired` once wiped on time,
+`refused` when the request's plate is not one of the read's candidates."""
 
 from __future__ import annotations
 
@@ -11,18 +12,23 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contract.bus import KafkaSettings, ensure_topics
+from contract.digest import DigestKey, digest
 from contract.events import Evidence, EvidenceRequest, new_event_id, utcnow
 from contract.topics import EVIDENCE, EVIDENCE_REQUESTS
 from edge.evidence import EvidenceWindow
 from edge.publisher import LinkStats, answer_evidence_requests
 
+KEY = DigestKey("k1", bytes(range(32)))
+PLATE = "GB123X"
 
-def _request(read_event_id: str, vehicle: str = "scan-01") -> EvidenceRequest:
+
+def _request(read_event_id: str, vehicle: str = "scan-01", plate: str = PLATE) -> EvidenceRequest:
     return EvidenceRequest(
         request_id=new_event_id(),
         hit_id=new_event_id(),
         read_event_id=read_event_id,
         vehicle_id=vehicle,
+        plate=plate,
         requested_at=utcnow(),
     )
 
@@ -38,7 +44,7 @@ async def _answers(consumer: AIOKafkaConsumer, n: int, timeout: float = 20.0) ->
 
 def test_window_wipes_on_time_without_being_asked() -> None:
     window = EvidenceWindow(window_s=0.3)
-    window.put("c" * 32, np.full((20, 80, 3), 255, np.uint8), np.full((72, 128, 3), 255, np.uint8))
+    window.put("c" * 32, np.full((20, 80, 3), 255, np.uint8), np.full((72, 128, 3), 255, np.uint8), frozenset(), KEY)
     time.sleep(0.35)
     assert window.oldest_age_ever_s >= 0.3  # measured while still held
     window.sweep()  # what the edge's inference loop does every half second
@@ -65,7 +71,12 @@ async def test_requests_for_this_vehicle_are_answered_while_held_then_expired(ka
     try:
         while not requests.assignment():  # joined the group: requests flow from now on
             await asyncio.sleep(0.05)
-        window.put(held, crop, np.full((360, 640, 3), 90, np.uint8))
+        window.put(held, crop, np.full((360, 640, 3), 90, np.uint8), frozenset({digest(PLATE, KEY)}), KEY)
+        fishing = _request(held, plate="GB123Y")  # a guess: refused, and the crop stays unseen
+        await producer.send_and_wait(EVIDENCE_REQUESTS, fishing.model_dump_json().encode(), key=b"scan-01")
+        (refused,) = await _answers(answers, 1)
+        assert refused.request_id == fishing.request_id and refused.status == "refused"
+        assert refused.crop_jpeg_b64 is None and refused.context_jpeg_b64 is None
         first = [_request(held), _request(other), _request(held, vehicle="scan-02")]
         for req in first:
             await producer.send_and_wait(EVIDENCE_REQUESTS, req.model_dump_json().encode(), key=req.vehicle_id.encode())
@@ -84,7 +95,7 @@ async def test_requests_for_this_vehicle_are_answered_while_held_then_expired(ka
         await producer.send_and_wait(EVIDENCE_REQUESTS, late.model_dump_json().encode(), key=b"scan-01")
         (answer,) = await _answers(answers, 1)
         assert answer.request_id == late.request_id and answer.status == "expired"
-        assert (stats.evidence_answered, stats.evidence_expired) == (1, 2)
+        assert (stats.evidence_answered, stats.evidence_expired, stats.evidence_refused) == (1, 2, 1)
         assert 2.0 <= window.oldest_age_s < 3.0
     finally:
         stop.set()

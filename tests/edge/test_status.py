@@ -48,7 +48,7 @@ def running(tmp_path: Path, keys: KeyRing) -> Iterator[Running]:
     outbox = Outbox(OutboxSettings(path=tmp_path / "outbox.sqlite"))
     outbox.append([plate_read(keys, p) for p in PLATES])  # the plates exist only as digests here
     evidence = EvidenceWindow(120)
-    evidence.put("a" * 32, np.zeros((20, 80, 3), np.uint8), np.zeros((72, 128, 3), np.uint8))
+    evidence.put("a" * 32, np.zeros((20, 80, 3), np.uint8), np.zeros((72, 128, 3), np.uint8), frozenset(), keys.current)
     link = LinkStats(state="down", down_since=time.monotonic() - 12)
     monitor = EdgeMonitor("scan-07", "cam-left", capture, gps, outbox, link, evidence)
     server = StatusServer(monitor.status, port=0)
