@@ -9,8 +9,12 @@ import numpy.typing as npt
 BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
 
 
-def lighting(img: BgrImage, rng: np.random.Generator) -> BgrImage:
-    """Random exposure, gamma, colour cast, cast shadows and vignetting (day, dusk or night)."""
+def lighting(img: BgrImage, rng: np.random.Generator, lights: bool = True) -> BgrImage:
+    """Random exposure, gamma, colour cast, cast shadows and vignetting (day, dusk or night).
+
+    `lights` draws street lamps and car lights at night; leave it off for a small patch of a frame
+    (an OCR crop), where one lamp would cover the whole plate.
+    """
     h, w = img.shape[:2]
     night = rng.random() < 0.12
     gain = rng.uniform(0.25, 0.5) if night else rng.uniform(0.6, 1.35)
@@ -26,7 +30,7 @@ def lighting(img: BgrImage, rng: np.random.Generator) -> BgrImage:
         cv2.fillPoly(shade, [cv2.convexHull(pts)], 255)
         shade = cv2.blur(shade, (31, 31))
         out *= 1.0 - rng.uniform(0.25, 0.55) * (shade.astype(np.float32) / 255.0)[:, :, None]
-    if night:
+    if night and lights:
         _lights(out, rng)
     if rng.random() < 0.4:
         ys = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
@@ -80,9 +84,9 @@ def jpeg(img: BgrImage, quality: int) -> BgrImage:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def camera(img: BgrImage, rng: np.random.Generator) -> BgrImage:
-    """The full random camera chain used for training scenes."""
-    img = lighting(img, rng)
+def camera(img: BgrImage, rng: np.random.Generator, lights: bool = True) -> BgrImage:
+    """The full random camera chain used for training scenes (`lights`: see `lighting`)."""
+    img = lighting(img, rng, lights)
     img = blur(img, rng)
     img = noise(img, rng, rng.uniform(0, 9))
     if rng.random() < 0.8:
