@@ -6,6 +6,7 @@ import argparse
 import math
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,14 @@ from torch import nn
 
 from models.ocr.dataset import (
     ALPHABET,
+    DATA_VERSION,
     IMG_H,
     IMG_W,
     MAX_SLOTS,
+    SCENE_VALID_NAMESPACE,
     TRAIN_SEED,
     VALID_SEED,
+    WORLD_SEED,
     generate_arrays,
 )
 
@@ -46,8 +50,30 @@ BLANK = ALPHABET.index("_")  # the CTC blank doubles as the pad character of the
 COLUMNS = 40  # CTC time steps: one column per 4 input pixels
 
 
+class _Context(nn.Module):
+    """A residual block along the plate (1 x k depthwise + pointwise): a column learns its neighbours."""
+
+    def __init__(self, ch: int, k: int = 7) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(ch, ch, (1, k), padding=(0, k // 2), groups=ch, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(ch, ch, 1, bias=False),
+            nn.BatchNorm2d(ch),
+        )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))
+
+
 class PlateNet(nn.Module):
-    """Grey (N, 1, 48, 160) in [0, 1] -> per-column logits (N, COLUMNS, len(ALPHABET)), trained with CTC."""
+    """Grey (N, 1, 48, 160) in [0, 1] -> per-column logits (N, COLUMNS, len(ALPHABET)), trained with CTC.
+
+    The cheap early layers (large maps) stay narrow; width is spent where the map is small (3 x 40
+    and 1 x 40), which costs little time per plate.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,23 +84,18 @@ class PlateNet(nn.Module):
             _separable(32, 48),
             nn.MaxPool2d(2),  # 12 x 40
             _separable(48, 64),
-            _separable(64, 64),
-            nn.MaxPool2d((2, 1)),  # 6 x 40: keep horizontal resolution for the CTC columns
             _separable(64, 96),
-            nn.MaxPool2d((2, 1)),  # 3 x 40
+            nn.MaxPool2d((2, 1)),  # 6 x 40: keep horizontal resolution for the CTC columns
             _separable(96, 128),
-            nn.Conv2d(128, 128, (3, 1), bias=False),  # 1 x 40: collapse the height
-            nn.BatchNorm2d(128),
+            nn.MaxPool2d((2, 1)),  # 3 x 40
+            _separable(128, 160),
+            nn.Conv2d(160, 192, (3, 1), bias=False),  # 1 x 40: collapse the height
+            nn.BatchNorm2d(192),
             nn.ReLU(inplace=True),
-            # Context along the plate, so a column knows its neighbours (dashes, repeated characters).
-            nn.Conv2d(128, 128, (1, 7), padding=(0, 3), groups=128, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(128, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=True),
+            _Context(192),
+            _Context(192),
             nn.Dropout(0.1),
-            nn.Conv2d(128, len(ALPHABET), 1),
+            nn.Conv2d(192, len(ALPHABET), 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -115,38 +136,82 @@ class ExportWrapper(nn.Module):
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m models.ocr.train", description=__doc__)
-    p.add_argument("--train-size", type=int, default=80_000, help="synthetic training crops")
+    p = argparse.ArgumentParser(prog="scanauto train ocr", description=__doc__)
+    p.add_argument("--train-size", type=int, default=150_000, help="synthetic training crops")
+    p.add_argument("--world-size", type=int, default=20_000, help="synthetic US-style/Brazilian training crops")
     p.add_argument("--valid-size", type=int, default=2_000, help="synthetic validation crops")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--scene-valid", type=int, default=300, help="street scenes: 2nd valid set")
+    p.add_argument("--budget", type=float, default=57.0, help="minutes for the whole run (data + training)")
+    p.add_argument("--minutes", type=float, help="training minutes (overrides --budget)")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warm-up, then cosine by the clock)")
+    p.add_argument("--real-share", type=float, default=0.1, help="share of each batch taken from real crops")
+    p.add_argument("--real-variants", type=int, default=24, help="augmented crops per pseudo-labelled real plate")
+    p.add_argument("--no-real", action="store_true", help="synthetic crops only (no pseudo-labelled real crops)")
+    p.add_argument("--min-prob", type=float, default=0.9, help="teacher's least slot probability to keep a real plate")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is several times faster on a shared CPU)")
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
-    p.add_argument("--cache", type=Path, help="folder to keep generated arrays in and reuse them from")
+    p.add_argument("--cache", type=Path, default=Path(".cache/ocr"), help="folder to keep generated arrays in")
+    p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
+    p.add_argument("--valid-every", type=float, default=6.0, help="minutes between validations")
+    p.add_argument("--partial", type=Path, help="export an ONNX snapshot here at every validation")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH)
     p.add_argument("--config", type=Path, default=CONFIG_PATH)
     return p.parse_args(argv)
 
 
 def _arrays(
-    seed: int, count: int, args: argparse.Namespace, desc: str
+    seed: int, count: int, args: argparse.Namespace, desc: str, world: bool = False
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Generated crops, from the cache folder when they were made there before (same seed and count)."""
-    path = args.cache / f"ocr-{seed}-{count}.npz" if args.cache else None
+    name = f"ocr-v{DATA_VERSION}-{'world-' if world else ''}{seed}-{count}.npz"
+    path = args.cache / name if args.cache else None
     if path is not None and path.exists():
         with np.load(path) as data:
             return data["x"], data["y"]
-    x, y = generate_arrays(seed, count, args.workers, desc=desc)
+    x, y = generate_arrays(seed, count, args.workers, desc=desc, world=world)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, x=x, y=y)
     return x, y
 
 
-def _batches(n: int, size: int, gen: torch.Generator) -> list[torch.Tensor]:
-    return list(torch.randperm(n, generator=gen).split(size))
+def _cached(name: str, args: argparse.Namespace, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple:
+    path = args.cache / name if args.cache else None
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            return data["x"], data["y"]
+    x, y = make()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x=x, y=y)
+    return x, y
+
+
+def _real(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Pseudo-labelled romanian-dashcam train-split crops, augmented (see models/ocr/pseudo.py)."""
+    from models.ocr import pseudo
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        kept, seen = pseudo.label(min_prob=args.min_prob)
+        texts = {k.text for k in kept}
+        print(f"real crops: kept {len(kept)} of {seen} train-split plates ({len(texts)} distinct texts)", flush=True)
+        return pseudo.real_arrays(kept, args.real_variants)
+
+    return _cached(f"ocr-real-v{DATA_VERSION}-p{args.min_prob}-x{args.real_variants}.npz", args, make)
+
+
+def _scene_valid(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Plates of whole street scenes (seed namespace 606, used nowhere else), cut at their true boxes with
+    the edge's margin: the crops `scanauto eval` gives the OCR, minus the detector's error."""
+    from models.ocr.dataset import scene_arrays
+
+    return _cached(
+        f"ocr-scenes-v{DATA_VERSION}-{args.scene_valid}.npz",
+        args,
+        lambda: scene_arrays(SCENE_VALID_NAMESPACE, args.scene_valid, args.workers),
+    )
 
 
 def _to_tensor(x: npt.NDArray[np.uint8]) -> torch.Tensor:
@@ -195,54 +260,93 @@ def export(net: PlateNet, onnx_path: Path, config_path: Path) -> None:
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
+def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
+    """Linear warm-up over 300 steps, then cosine to zero as the clock runs out."""
+    return args.lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
     x_train, y_train = _arrays(TRAIN_SEED, args.train_size, args, "train crops")
+    if args.world_size:
+        x_world, y_world = _arrays(WORLD_SEED, args.world_size, args, "US/BR crops", world=True)
+        x_train, y_train = np.concatenate([x_train, x_world]), np.concatenate([y_train, y_world])
+        del x_world, y_world
     x_valid, y_valid = _arrays(VALID_SEED, args.valid_size, args, "valid crops")
+    x_scene, y_scene = _scene_valid(args)
+    x_real, y_real = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
+    if not args.no_real and args.real_share > 0:
+        x_real, y_real = _real(args)
     t_data = time.perf_counter() - t_start
-    print(f"data: {len(x_train)} train + {len(x_valid)} valid crops in {t_data:.0f} s", flush=True)
+    print(
+        f"data: {len(x_train)} synthetic + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
+        f"crops in {t_data / 60:.1f} min",
+        flush=True,
+    )
+    budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60)
+    print(f"training for {budget_s / 60:.1f} min (the schedule follows the clock)", flush=True)
 
     net = PlateNet().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
-    total_steps = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15)
     loss_fn = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     gen = torch.Generator().manual_seed(args.seed)
-    y_all = torch.from_numpy(y_train)
-    step, t_train = 0, time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        seen, loss_sum, t_epoch = 0, 0.0, time.perf_counter()
-        for idx in _batches(len(x_train), args.batch_size, gen):
-            xb = _to_tensor(x_train[idx.numpy()])
-            log_probs = net(xb).log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC
-            yb = y_all[idx]
-            lengths = (yb != BLANK).sum(dim=1)
-            loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            seen += len(idx)
-            loss_sum += float(loss.detach()) * len(idx)
-            if step % 100 == 0:
-                rate = step * args.batch_size / (time.perf_counter() - t_train)
-                eta = (total_steps - step) * args.batch_size / rate
-                print(
-                    f"epoch {epoch}/{args.epochs} step {step}/{total_steps} loss {loss_sum / seen:.4f} "
-                    f"{rate:.0f} crops/s ETA {eta / 60:.1f} min",
-                    flush=True,
-                )
-        exact, chars = _accuracy(net, x_valid, y_valid)
-        print(
-            f"epoch {epoch} done in {time.perf_counter() - t_epoch:.0f} s: loss {loss_sum / seen:.4f} "
-            f"valid exact {exact:.4f} chars {chars:.4f}",
-            flush=True,
-        )
+    n_real = round(args.batch_size * args.real_share) if len(x_real) else 0
+    n_syn = args.batch_size - n_real
+    y_syn_t, y_real_t = torch.from_numpy(y_train), torch.from_numpy(y_real)
+    step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
+    t_valid = t_train
+    losses: list[float] = []
+    order = torch.randperm(len(x_train), generator=gen)
+    pos = 0
+    while frac < 1.0:
+        if pos + n_syn > len(order):
+            order, pos = torch.randperm(len(x_train), generator=gen), 0
+        idx = order[pos : pos + n_syn]
+        pos += n_syn
+        xb_np, yb = x_train[idx.numpy()], y_syn_t[idx]
+        if n_real:
+            ridx = torch.randint(len(x_real), (n_real,), generator=gen)
+            xb_np = np.concatenate([xb_np, x_real[ridx.numpy()]])
+            yb = torch.cat([yb, y_real_t[ridx]])
+        log_probs = net(_to_tensor(xb_np)).log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC
+        lengths = (yb != BLANK).sum(dim=1)
+        loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
+        lr = _lr(args, step, frac)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        seen += len(yb)
+        losses.append(float(loss.detach()))
+        elapsed = time.perf_counter() - t_train
+        frac = elapsed / budget_s
+        if time.perf_counter() - t_report >= 30 or frac >= 1.0:
+            t_report = time.perf_counter()
+            print(
+                f"step {step} ({seen / len(x_train):.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
+                f"{seen / elapsed:.0f} crops/s, {elapsed / 60:.1f}/{budget_s / 60:.1f} min, "
+                f"ETA {(budget_s - elapsed) / 60:.1f} min",
+                flush=True,
+            )
+        if time.perf_counter() - t_valid >= args.valid_every * 60 or frac >= 1.0:
+            t_valid = time.perf_counter()
+            exact, chars = _accuracy(net, x_valid, y_valid)
+            s_exact, s_chars = _accuracy(net, x_scene, y_scene) if len(x_scene) else (0.0, 0.0)
+            print(
+                f"valid after {step} steps: synthetic crops exact {exact:.4f} chars {chars:.4f}; "
+                f"scene plates exact {s_exact:.4f} chars {s_chars:.4f}",
+                flush=True,
+            )
+            if frac < 1.0 and args.partial is not None:  # a snapshot to look at (or fall back to) mid-run
+                export(net, args.partial, args.partial.with_suffix(".yaml"))
+                net.train()
+    args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), args.checkpoint)
     export(net, args.onnx, args.config)
     total = time.perf_counter() - t_start
     size_kb = args.onnx.stat().st_size / 1024
