@@ -104,9 +104,11 @@ async def load_run(kafka: KafkaSettings, n_entries: int, workdir: Path) -> dict[
     entries = len(matcher.index)
     rss = rss_mb()
     index_mb = matcher.index.nbytes / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # high-water mark so far, publishing included
     await matcher.stop()
     log(f"  loaded {entries:,} entries in {load_s:.1f} s; RSS {rss:.0f} MiB (index arrays {index_mb:.0f} MiB)")
-    return {"load_s": load_s, "entries": entries, "rss_mb": rss, "rss_before_mb": rss0, "index_mb": index_mb}
+    return {"load_s": load_s, "entries": entries, "rss_mb": rss, "rss_before_mb": rss0, "index_mb": index_mb,
+            "peak_rss_mb": peak}  # fmt: skip
 
 
 def read_record(i: int, now_iso: str, listed_every: int = 0) -> tuple[bytes, bytes]:
@@ -175,6 +177,8 @@ async def latency_run(kafka: KafkaSettings, rate: float, seconds: float, workdir
     stop = asyncio.Event()
     task = asyncio.create_task(matcher.run(stop))
     await asyncio.sleep(4)  # let the group settle before measuring
+    while await matcher.lag() != 0:  # reads already on the topic (the throughput run's) are not this run's
+        await asyncio.sleep(0.5)
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all", linger_ms=0)
     await producer.start()
     n = int(rate * seconds)
@@ -215,6 +219,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             result[f"load_s_{tag}"] = round(r["load_s"], 2)
             result[f"rss_mb_{tag}"] = round(r["rss_mb"], 1)
             result[f"index_mb_{tag}"] = round(r["index_mb"], 1)
+            result[f"peak_rss_mb_{tag}"] = round(r["peak_rss_mb"], 1)
         with EmbeddedBroker() as broker:
             kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
             await ensure_topics(kafka)

@@ -63,17 +63,24 @@ class _Chunks:
         self.start: list[int] = []
         self.length: list[int] = []
         self.alive: list[bool] = []
-        self.parts: list[tuple[npt.NDArray[Any], ...]] = []
+        self.parts: list[list[npt.NDArray[Any]]] = []  # per chunk, its 10 columns
 
     def flush(self) -> None:
         if not self.digests:
             return
         p, r0, r1, r2 = split_digests(self.digests)
         self.parts.append(
-            (p, r0, r1, r2, np.array(self.key, np.uint8), np.array(self.lst, np.uint8),
+            [p, r0, r1, r2, np.array(self.key, np.uint8), np.array(self.lst, np.uint8),
              np.array(self.valid, np.uint32), np.array(self.start, np.uint64), np.array(self.length, np.uint16),
-             np.array(self.alive, bool))
+             np.array(self.alive, bool)]
         )  # fmt: skip
+
+    def column(self, i: int) -> npt.NDArray[Any]:
+        """Column i of every chunk as one array; the chunks' copies are freed as it is built."""
+        col = np.concatenate([part[i] for part in self.parts])
+        for part in self.parts:
+            part[i] = col[:0]
+        return col
         for col in (self.digests, self.key, self.lst, self.valid, self.start, self.length, self.alive):
             col.clear()
 
@@ -178,9 +185,9 @@ class HotlistIndex:
         c.flush()
         if not c.parts:
             return
-        cols = [np.concatenate([part[i] for part in c.parts]) for i in range(10)]
+        # Column by column, freeing as we go: at 10 million entries the peak RSS is what counts.
+        p, r0, r1, r2, key, lst, valid, start, length, alive = (c.column(i) for i in range(10))
         c.parts.clear()
-        p, r0, r1, r2, key, lst, valid, start, length, alive = cols
         order = _identity_order(p, r0, r1, r2, key, lst)
         # keep the last record of each identity: equal identities are adjacent, in arrival order,
         # and only rows sharing their 8-byte prefix with a neighbour can be equal
@@ -192,8 +199,13 @@ class HotlistIndex:
             same = (r0[a] == r0[b]) & (r1[a] == r1[b]) & (r2[a] == r2[b]) & (key[a] == key[b]) & (lst[a] == lst[b])
             keep[near[same]] = False
         rows = order[keep]
-        del order, keep, ps
-        self._set_base(*(col[rows] for col in (p, r0, r1, r2, key, lst, valid, start, length)))
+        del order, keep, ps, alive
+        cols = [p, r0, r1, r2, key, lst, valid, start, length]
+        del p, r0, r1, r2, key, lst, valid, start, length
+        for i, col in enumerate(cols):
+            cols[i] = col[rows]  # the unsorted column is freed here
+            del col
+        self._set_base(*cols)
 
     def _set_base(self, p: U64, r0: U64, r1: U64, r2: U64, key: Col, lst: Col, valid: Col, start: Col,
                   length: Col) -> None:  # fmt: skip

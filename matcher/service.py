@@ -313,16 +313,19 @@ class Matcher:
         """Reads partitions this instance holds in the consumer group now."""
         return set(self._reads.assignment()) if self._reads else set()
 
-    async def lag(self) -> int:
-        """Reads not yet committed by this group on the partitions this instance holds."""
+    async def lag(self) -> int | None:
+        """Reads not yet committed by this group on the partitions this instance holds; None
+        while that is not known yet (no partitions assigned, or no fetch answered)."""
         assert self._reads is not None
         total = 0
-        for tp in self._reads.assignment():
+        tps = self._reads.assignment()
+        for tp in tps:
             high = self._reads.highwater(tp)
+            if high is None:
+                return None
             committed = await self._reads.committed(tp)
-            if high is not None:
-                total += max(0, high - (committed or 0))
-        return total
+            total += max(0, high - (committed or 0))
+        return total if tps else None
 
     async def _cancel_tasks(self) -> None:
         tasks, self._tasks = self._tasks, []
