@@ -27,6 +27,7 @@ _SEP = b"\x1f"
 U64 = npt.NDArray[np.uint64]
 Col = npt.NDArray[Any]
 COMPACT_AT = 200_000  # overlay size that triggers a merge into the base
+CHUNK = 65_536  # records per column chunk during the bulk load
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,8 @@ class _Chunks:
              np.array(self.valid, np.uint32), np.array(self.start, np.uint64), np.array(self.length, np.uint16),
              np.array(self.alive, bool)]
         )  # fmt: skip
+        for col in (self.digests, self.key, self.lst, self.valid, self.start, self.length, self.alive):
+            col.clear()
 
     def column(self, i: int) -> npt.NDArray[Any]:
         """Column i of every chunk as one array; the chunks' copies are freed as it is built."""
@@ -81,8 +84,6 @@ class _Chunks:
         for part in self.parts:
             part[i] = col[:0]
         return col
-        for col in (self.digests, self.key, self.lst, self.valid, self.start, self.length, self.alive):
-            col.clear()
 
 
 class HotlistIndex:
@@ -174,7 +175,7 @@ class HotlistIndex:
             c.length.append(len(payload))
             c.alive.append(True)
             self._blob += payload
-        if len(c.digests) >= 65_536:
+        if len(c.digests) >= CHUNK:
             c.flush()
 
     def seal(self) -> None:

@@ -75,8 +75,9 @@ def test_overlay_compacts_itself_when_large(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_bulk_load_and_updates_agree_with_a_plain_dict(seed: int) -> None:
+def test_bulk_load_and_updates_agree_with_a_plain_dict(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Interleaved records that share prefixes, digests, lists and keys: latest per Kafka key wins."""
+    monkeypatch.setattr(index_module, "CHUNK", 37)  # the load spans many column chunks
     rng = random.Random(seed)
     prefixes = [f"{rng.getrandbits(64):016x}" for _ in range(6)]  # few prefixes: many collisions
     digests = [rng.choice(prefixes) + f"{rng.getrandbits(192):048x}" for _ in range(12)] + [D1, D1_TWIN]
