@@ -10,6 +10,8 @@ per Kafka key; a tombstone removes.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -207,6 +209,7 @@ class HotlistIndex:
             cols[i] = col[rows]  # the unsorted column is freed here
             del col
         self._set_base(*cols)
+        release_free_heap()
 
     def _set_base(self, p: U64, r0: U64, r1: U64, r2: U64, key: Col, lst: Col, valid: Col, start: Col,
                   length: Col) -> None:  # fmt: skip
@@ -279,6 +282,7 @@ class HotlistIndex:
             cols = [np.concatenate([a, b]) for a, b in zip(cols, new, strict=True)]
         order = _identity_order(*cols[:6])
         self._set_base(*(col[order] for col in cols))
+        release_free_heap()
 
     def __len__(self) -> int:
         if self._chunks is not None:
@@ -343,6 +347,13 @@ class HotlistIndex:
                 if extra:
                     out[qi] = out.get(qi, ()) + extra
         return out
+
+
+def release_free_heap() -> None:
+    """Hand the heap freed by a bulk load back to the OS (glibc keeps it otherwise: ~30 MB per
+    million entries loaded, measured). A no-op where the C library has no `malloc_trim`."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _identity_order(p: U64, r0: U64, r1: U64, r2: U64, key: Col, lst: Col) -> npt.NDArray[np.intp]:
