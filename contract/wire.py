@@ -52,9 +52,9 @@ def _anchored(pattern: str) -> str:
 
 
 _HEX_DIGITS = b"0123456789abcdef"
-assert DIGEST_PATTERN == "^[0-9a-f]{64}$" and EVENT_ID_PATTERN == "^[0-9a-f]{32}$"  # what _hex_ok checks
-_Digest = Annotated[str, Meta(min_length=64, max_length=64)]  # + lowercase hex: _hex_ok
-_EventId = Annotated[str, Meta(min_length=32, max_length=32)]  # + lowercase hex: _hex_ok
+assert DIGEST_PATTERN == "^[0-9a-f]{64}$" and EVENT_ID_PATTERN == "^[0-9a-f]{32}$"  # what _is_hex checks
+_Digest = Annotated[str, Meta(min_length=64, max_length=64)]  # + lowercase hex: _is_hex
+_EventId = Annotated[str, Meta(min_length=32, max_length=32)]  # + lowercase hex: _is_hex
 _KEY_ID = re.compile(_anchored(KEY_ID_PATTERN))
 _IDENTIFIER = re.compile(_anchored(IDENTIFIER_PATTERN))
 _MEMO_MAX = 65_536
@@ -62,8 +62,8 @@ _Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 _Aware = Annotated[datetime, Meta(tz=True)]
 
 
-class _Wire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    pass
+class _Wire(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
+    """Untracked by the cyclic garbage collector: these hold values and lists, never cycles."""
 
 
 class WireGps(_Wire):
@@ -127,6 +127,13 @@ Entry = WireHotlistEntry | HotlistEntry
 
 def decode_read(raw: bytes | None) -> Read | str:
     """The validated read, or why it is not one (a reason fit for the dead-letter topic)."""
+    decoded = decode_read_digests(raw)
+    return decoded if isinstance(decoded, str) else decoded[0]
+
+
+def decode_read_digests(raw: bytes | None) -> tuple[Read, str] | str:
+    """The validated read with its candidates' digests joined in order (64 hex characters each,
+    what a batched lookup wants), or why it is not a read."""
     if raw is None:
         return "empty message"
     if len(raw) > MAX_EVENT_BYTES:
@@ -134,16 +141,21 @@ def decode_read(raw: bytes | None) -> Read | str:
     try:
         read = _DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError):
-        return _decode_strict(raw)
-    if _hex_ok(read) and _ids_ok(read):
-        return read
-    return _decode_strict(raw)
+        return _decode_strict_digests(raw)
+    digests = "".join([c.digest for c in read.candidates])
+    if _is_hex(digests) and _is_hex(read.event_id) and _ids_ok(read):
+        return read, digests
+    return _decode_strict_digests(raw)
 
 
-def _hex_ok(read: WireRead) -> bool:
-    """Event id and every digest are lowercase hex (their lengths the decoder checked)."""
-    text = read.event_id + "".join([c.digest for c in read.candidates])
+def _is_hex(text: str) -> bool:
+    """Lowercase hex digits only (lengths are the decoder's business)."""
     return not text.encode().translate(None, _HEX_DIGITS)
+
+
+def _decode_strict_digests(raw: bytes) -> tuple[PlateRead, str] | str:
+    read = _decode_strict(raw)
+    return read if isinstance(read, str) else (read, "".join([c.digest for c in read.candidates]))
 
 
 _checked_ids: set[tuple[str, str, str]] = set()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from contract.events import Candidate, Hit, PlateRead, hit_id_for
-from contract.wire import MAX_EVENT_BYTES, decode_read
+from contract.wire import MAX_EVENT_BYTES, decode_read_digests
 from matcher.index import HotlistIndex, Listing
 
 __all__ = ["MAX_EVENT_BYTES", "Decision", "Outcome", "decide", "decide_batch"]
@@ -51,15 +51,16 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
     keys: list[str] = []  # ... and its key id
     queries = 0
     for i, raw in enumerate(raws):
-        read = decode_read(raw)
-        if isinstance(read, str):
-            decisions[i] = Decision(Outcome.DEAD_LETTER, reason=read)
+        decoded = decode_read_digests(raw)
+        if isinstance(decoded, str):
+            decisions[i] = Decision(Outcome.DEAD_LETTER, reason=decoded)
             continue
+        read, digests_hex = decoded
         problem = index.key_problem(read.key_id, read.captured_at)
         if problem is not None:
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
             continue
-        hexes.append("".join([c.digest for c in read.candidates]))
+        hexes.append(digests_hex)
         firsts.append(queries)
         readers.append(i)
         keys.append(read.key_id)

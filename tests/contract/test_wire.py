@@ -18,6 +18,7 @@ from contract.wire import (
     _decode_strict,
     decode_hotlist_entry,
     decode_read,
+    decode_read_digests,
 )
 
 RNG_SEED = 7
@@ -145,7 +146,10 @@ def test_valid_reads_decode_fast_to_the_schemas_values() -> None:
         raw = json.dumps(_valid(rng)).encode()
         read = decode_read(raw)
         assert isinstance(read, WireRead)  # the fast path, not the fallback
-        assert _field_values(read) == _field_values(PlateRead.model_validate_json(raw))
+        strict = PlateRead.model_validate_json(raw)
+        assert _field_values(read) == _field_values(strict)
+        decoded = decode_read_digests(raw)
+        assert not isinstance(decoded, str) and decoded[1] == "".join(c.digest for c in strict.candidates)
 
 
 def _field_values(read: object) -> dict[str, Any]:
