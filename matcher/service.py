@@ -25,7 +25,7 @@ from contract.events import Evidence, EvidenceRequest, Hit, HotlistKey, new_even
 from contract.topics import DEAD_LETTER, EVIDENCE, EVIDENCE_REQUESTS, HITS, HOTLIST, READS
 from contract.wire import decode_hotlist_entry
 from matcher.index import HotlistIndex
-from matcher.logic import Outcome, decide_batch
+from matcher.logic import DISCARDED, Outcome, decide_batch
 from matcher.metrics import Dwell, MatcherCollector, Snapshot, serve
 from matcher.notify import Notifier, NotifySettings
 from matcher.store import HitStore
@@ -187,16 +187,19 @@ class Matcher:
         now = utcnow()
         hits: list[Hit] = []
         dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
-        reads = discarded = 0
         records = [rec for recs in batch.values() for rec in recs]
-        for rec, decision in zip(records, decide_batch([r.value for r in records], self.index, now), strict=True):
-            reads += 1
+        decisions = decide_batch([r.value for r in records], self.index, now)
+        reads, hit_reads = len(records), 0
+        for rec, decision in zip(records, decisions, strict=True):
+            if decision is DISCARDED:
+                continue  # nothing of a non-hit is kept: only the count below
             if decision.outcome is Outcome.HIT:
                 hits.extend(decision.hits)
-            elif decision.outcome is Outcome.DISCARDED:
-                discarded += 1  # nothing of a non-hit is kept: only this count
-            else:
+                hit_reads += 1
+            elif decision.outcome is Outcome.DEAD_LETTER:
                 dead.append((rec, decision.reason))
+        discarded = reads - hit_reads - len(dead)
+        del decisions
         deltas = {"reads": reads, "non_hits_discarded": discarded, "dead_letters": len(dead)}
         # A batch without hits writes nothing to disk; counters are flushed once a second.
         new = self.store.add(hits, self._notifier.target_names) if hits else []
