@@ -41,7 +41,7 @@ def test_confusable_alternative_that_is_a_valid_plate_is_kept() -> None:
 def test_at_most_max_candidates() -> None:
     flat = {ch: 0.3 for ch in "B8D"}
     probs = _probs(flat, flat, {"1": 0.99}, {"2": 0.99}, flat, flat)
-    assert len(candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=5))) == 5
+    assert len(candidates(probs, ALPHABET, "_", CandidateSettings(max_candidates=5, min_best_prob=0.0))) == 5
 
 
 def test_foreign_plate_keeps_its_text() -> None:
@@ -59,6 +59,15 @@ def test_foreign_plate_is_not_shortened_into_a_dutch_one() -> None:
     assert "RG6947" in [c.text for c in got]  # still an alternative (digested), ranked after
     old = candidates(probs, ALPHABET, "_", CandidateSettings(same_length_prior=False))
     assert old[0].text == "RG6947"  # what the unconstrained prior did
+
+
+def test_a_read_the_ocr_barely_believes_is_dropped() -> None:
+    # Letters on a sign: every slot spread over several characters, the best reading ~0.02.
+    flat = {"1": 0.5, "I": 0.3, "L": 0.2}
+    spread = {"E": 0.55, "F": 0.45}
+    probs = _probs(flat, spread, {"H": 0.5, "N": 0.5}, {"U": 0.5, "V": 0.5}, {"U": 0.5, "V": 0.5}, {"R": 0.6, "P": 0.4})
+    assert candidates(probs, ALPHABET, "_", CandidateSettings()) == []
+    assert candidates(probs, ALPHABET, "_", CandidateSettings(min_best_prob=0.0)) != []
 
 
 def test_confusable_partner_is_tried_even_when_the_ocr_barely_considered_it() -> None:
