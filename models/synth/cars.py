@@ -117,6 +117,8 @@ def render_car(
     ph = max(4, round(pw * ph_px / pw_px))
     px0 = (cw - pw) // 2 + int(rng.uniform(-0.02, 0.02) * cw)
     py0 = int(min(plate_cy, y1 - ph / 2 - 2) - ph / 2)
+    if extras and rng.random() < 0.75:
+        _recess(img, rng, body, (px0, py0, px0 + pw, py0 + ph))
     if rng.random() < 0.4:
         b = max(1, pw // 40)
         cv2.rectangle(img, (px0 - b, py0 - b), (px0 + pw + b, py0 + ph + b * 2), (15, 15, 15), -1)
@@ -132,6 +134,24 @@ def render_car(
 
 _BADGES = ("GOLF", "TDI", "LEAF", "e-tron", "320d", "CIVIC", "SPORT", "4MOTION", "HYBRID", "AMG", "CLIO", "V70")
 _DEALER = ("AUTO", "DEALER", "GARAGE", "CARS", "MOTORS", "RENT")
+
+
+def _recess(img: BgrImage, rng: np.random.Generator, body: np.ndarray, plate: tuple[int, int, int, int]) -> None:
+    """The plate pocket in the boot lid or bumper, shaped for a European plate (about 4:1) and larger than
+    a US (2:1) or Brazilian plate: the plate's box is the plate, not its pocket."""
+    cw = img.shape[1]
+    px0, py0, px1, py1 = plate
+    pcx, pcy = (px0 + px1) / 2, (py0 + py1) / 2
+    rw = max((px1 - px0) * rng.uniform(1.05, 1.25), cw * rng.uniform(0.3, 0.4))
+    rh = max((py1 - py0) * rng.uniform(1.1, 1.4), rw * rng.uniform(0.2, 0.3))
+    x0, y0, x1, y1 = int(pcx - rw / 2), int(pcy - rh / 2), int(pcx + rw / 2), int(pcy + rh / 2)
+    dark = rng.uniform(0.45, 0.85)
+    cv2.rectangle(img, (x0, y0), (x1, y1), _shade(body, dark), -1, cv2.LINE_AA)
+    edge = max(1, int(rh * 0.06))
+    cv2.rectangle(img, (x0, y0), (x1, y0 + edge), _shade(body, dark * 0.6), -1)  # shadowed top lip
+    cv2.rectangle(img, (x0, y1 - edge), (x1, y1), _shade(body, min(1.3, dark * 1.5)), -1)  # lit bottom lip
+    if rng.random() < 0.4:  # chrome trim or licence lamps above the pocket
+        cv2.rectangle(img, (x0, max(0, y0 - edge * 2)), (x1, y0), (210, 210, 210), -1)
 
 
 def _extras(
