@@ -80,7 +80,7 @@ def test_each_car_passing_gives_exactly_one_read(keys: KeyRing) -> None:
 
 
 def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> None:
-    # Blur and noise chosen so that single frames misread about half the time (measured: ~51 %).
+    # Blur and noise chosen so that single frames misread about half the time with OCR v1 (~16 % with v2).
     spec = DriveBySpec(seed=33, n_cars=12, blur=1.8, noise=12.0)
     drive = build_driveby(spec)
     pipeline = _pipeline(keys)
@@ -102,7 +102,10 @@ def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> No
     single_rate, voted_rate = single_exact / single_total, voted_exact / len(texts)
     print(f"exact read rate: single frames {single_rate:.1%} of {single_total}, voted {voted_rate:.1%}")
     assert single_total >= 5 * len(texts)
-    assert voted_rate > single_rate + 0.15, (single_rate, voted_rate)  # measured: 83 % against 51 %
+    # Voting at least halves the single-frame error rate. Measured with OCR v1: 83 % voted against 51 %
+    # single; with OCR v2 single frames read ~84 %, and voting 100 % (detector v2) or 91.7 % (detector v3:
+    # 11 of 12 cars), so the old "+15 points" no longer fits under a 100 % ceiling.
+    assert 1 - voted_rate <= (1 - single_rate) / 2, (single_rate, voted_rate)
     assert voted_rate >= 0.7
 
 
