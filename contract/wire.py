@@ -198,7 +198,9 @@ def _entry_ok(entry: WireHotlistEntry) -> bool:
         return True
     if not _KEY_ID.match(entry.key_id):
         return False
-    _checked_keys.add(entry.key_id)  # a handful of key ids: no bound needed
+    if len(_checked_keys) >= _MEMO_MAX:
+        _checked_keys.clear()
+    _checked_keys.add(entry.key_id)
     return True
 
 

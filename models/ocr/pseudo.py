@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from models.manifest import read_manifest
 from models.ocr.dataset import encode, to_model_input
+from models.synth import photometric
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -121,9 +122,7 @@ def _augment(frame: BgrImage, box: tuple[int, int, int, int], rng: np.random.Gen
     img += rng.normal(0, rng.uniform(0, 8), img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
-        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 96))])
-        if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        out = photometric.jpeg(out, int(rng.integers(25, 96)))
     return out
 
 

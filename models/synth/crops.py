@@ -223,9 +223,7 @@ def _degrade(img: BgrImage, rng: np.random.Generator) -> BgrImage:
     f += rng.normal(0, rng.uniform(0, 12), f.shape)
     img = np.clip(f, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 96))])
-        if ok:
-            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        img = photometric.jpeg(img, int(rng.integers(20, 96)))
     return img
 
 
