@@ -125,6 +125,8 @@ def render_car(
     if extras:
         _extras(img, rng, body, (px0, py0, px0 + pw, py0 + ph), ly0, ly1, y1)
     img[py0 : py0 + ph, px0 : px0 + pw] = cv2.resize(plate, (pw, ph), interpolation=cv2.INTER_AREA)
+    if extras and pw < 2.6 * ph and rng.random() < 0.45:
+        _plate_frame(img, rng, (px0, py0, px0 + pw, py0 + ph))
     # Vertical shading: roof lit, sills darker.
     grad = np.linspace(rng.uniform(1.0, 1.2), rng.uniform(0.7, 0.95), ch, dtype=np.float32)[:, None, None]
     img = np.clip(img.astype(np.float32) * grad, 0, 255).astype(np.uint8)
@@ -137,11 +139,21 @@ _DEALER = ("AUTO", "DEALER", "GARAGE", "CARS", "MOTORS", "RENT")
 
 
 def _recess(img: BgrImage, rng: np.random.Generator, body: np.ndarray, plate: tuple[int, int, int, int]) -> None:
-    """The plate pocket in the boot lid or bumper, shaped for a European plate (about 4:1) and larger than
-    a US (2:1) or Brazilian plate: the plate's box is the plate, not its pocket."""
+    """The plate pocket in the boot lid or bumper: shaped for a European plate (about 4:1) and larger than
+    a US (2:1) or Brazilian plate, or (half the time around a US-shaped plate) fitted to it, 1.15-1.8x its
+    width and 1.2-1.9x its height, often with a chrome surround, as American cars have them. Either way
+    the plate's box is the plate, not its pocket."""
     cw = img.shape[1]
     px0, py0, px1, py1 = plate
     pcx, pcy = (px0 + px1) / 2, (py0 + py1) / 2
+    if px1 - px0 < 2.6 * (py1 - py0) and rng.random() < 0.5:
+        rw, rh = (px1 - px0) * rng.uniform(1.15, 1.8), (py1 - py0) * rng.uniform(1.2, 1.9)
+        x0, y0, x1, y1 = int(pcx - rw / 2), int(pcy - rh / 2), int(pcx + rw / 2), int(pcy + rh / 2)
+        if rng.random() < 0.5:  # chrome surround
+            rim = max(1, int(rh * rng.uniform(0.04, 0.1)))
+            cv2.rectangle(img, (x0 - rim, y0 - rim), (x1 + rim, y1 + rim), (int(rng.uniform(170, 235)),) * 3, -1)
+        cv2.rectangle(img, (x0, y0), (x1, y1), _shade(body, rng.uniform(0.2, 0.7)), -1, cv2.LINE_AA)
+        return
     rw = max((px1 - px0) * rng.uniform(1.05, 1.25), cw * rng.uniform(0.3, 0.4))
     rh = max((py1 - py0) * rng.uniform(1.1, 1.4), rw * rng.uniform(0.2, 0.3))
     x0, y0, x1, y1 = int(pcx - rw / 2), int(pcy - rh / 2), int(pcx + rw / 2), int(pcy + rh / 2)
@@ -152,6 +164,34 @@ def _recess(img: BgrImage, rng: np.random.Generator, body: np.ndarray, plate: tu
     cv2.rectangle(img, (x0, y1 - edge), (x1, y1), _shade(body, min(1.3, dark * 1.5)), -1)  # lit bottom lip
     if rng.random() < 0.4:  # chrome trim or licence lamps above the pocket
         cv2.rectangle(img, (x0, max(0, y0 - edge * 2)), (x1, y0), (210, 210, 210), -1)
+
+
+def _plate_frame(img: BgrImage, rng: np.random.Generator, plate: tuple[int, int, int, int]) -> None:
+    """A dealer's plate frame over the plate's edge (black, chrome or white; a wider band below, sometimes
+    above, with the dealer's name), as on many American cars. It covers the rim of the plate, not more:
+    the box stays the plate."""
+    ch, cw = img.shape[:2]
+    px0, py0, px1, py1 = plate
+    pw, ph = px1 - px0, py1 - py0
+    colour = ((20, 20, 20), (200, 200, 205), (235, 235, 235))[int(rng.integers(3))]
+    ink = (235, 235, 235) if colour[0] < 100 else (30, 30, 30)
+    side = max(1, int(pw * rng.uniform(0.02, 0.05)))
+    top = max(1, int(ph * rng.uniform(0.04, 0.15)))
+    bottom = max(1, int(ph * rng.uniform(0.08, 0.2)))
+    out = max(1, side // 2)  # the part of the frame outside the plate
+    x0, y0, x1, y1 = max(0, px0 - out), max(0, py0 - out), min(cw, px1 + out), min(ch, py1 + out)
+    cv2.rectangle(img, (x0, y0), (x1 - 1, py0 + top), colour, -1)
+    cv2.rectangle(img, (x0, py1 - bottom), (x1 - 1, y1 - 1), colour, -1)
+    cv2.rectangle(img, (x0, y0), (px0 + side, y1 - 1), colour, -1)
+    cv2.rectangle(img, (px1 - side, y0), (x1 - 1, y1 - 1), colour, -1)
+    if bottom >= 5:
+        word = _DEALER[rng.integers(len(_DEALER))]
+        if rng.random() < 0.5:
+            word += " " + _DEALER[rng.integers(len(_DEALER))]
+        scale = bottom / 34
+        (tw, _), _ = cv2.getTextSize(word, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        org = (int((px0 + px1 - tw) / 2), int(py1 - bottom * 0.2))
+        cv2.putText(img, word, org, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)
 
 
 def _extras(

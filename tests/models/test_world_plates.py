@@ -42,3 +42,33 @@ def test_scene_defaults_are_unchanged_by_the_options() -> None:
     a = render_scene(np.random.default_rng([7, 1]))
     b = render_scene(np.random.default_rng([7, 1]), world_share=0.0, hard_negatives=False)
     assert a.plates == b.plates and np.array_equal(a.image, b.image)
+
+
+def test_dealer_frame_covers_only_the_plate_rim() -> None:
+    from models.synth.cars import _plate_frame
+
+    for seed in range(10):
+        img = np.full((200, 300, 3), 128, np.uint8)
+        plate = (100, 80, 200, 130)  # 100 x 50 px, US-shaped
+        _plate_frame(img, np.random.default_rng(seed), plate)
+        changed = np.any(img != 128, axis=2)
+        ys, xs = np.nonzero(changed)
+        assert ys.size  # the frame was drawn
+        # The frame reaches at most 3 % of the plate's width outside it: the box stays the plate.
+        assert xs.min() >= 100 - 3 and xs.max() < 200 + 3 and ys.min() >= 80 - 3 and ys.max() < 130 + 3
+        # ...and leaves the plate's middle (its characters) uncovered.
+        assert not changed[80 + 12 : 130 - 12, 100 + 6 : 200 - 6].any()
+
+
+def test_us_plates_sometimes_get_a_fitted_pocket_not_wider_than_twice_the_plate() -> None:
+    from models.synth.cars import _recess
+
+    fitted = 0
+    for seed in range(20):
+        img = np.zeros((300, 500, 3), np.uint8)
+        _recess(img, np.random.default_rng(seed), np.array([150.0, 150.0, 150.0]), (220, 135, 280, 165))
+        xs = np.nonzero(np.any(img != 0, axis=2))[1]
+        # A fitted pocket is at most 1.8 x 60 px plus its rim; the EU-shaped one at least 0.3 x 500 = 150 px.
+        if xs.max() - xs.min() < 2.0 * 60:
+            fitted += 1
+    assert 4 <= fitted <= 16
