@@ -193,6 +193,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
     p.add_argument("--manifest-repeat", type=int, default=4, help="real images count this many times per epoch")
     p.add_argument("--minutes", type=float, default=40.0, help="training time budget (after data generation)")
+    p.add_argument(
+        "--total-minutes", type=float, default=58.0,
+        help="budget of the whole run, data included: training is cut to fit it when rendering was slow",
+    )  # fmt: skip
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
@@ -225,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.init is not None:
         model.load_state_dict(torch.load(args.init, weights_only=True))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    budget = args.minutes * 60.0
+    # The whole command must fit its budget however busy the CPU is: training gets what data generation
+    # left of it (less a minute for saving and export), at most --minutes.
+    left = args.total_minutes * 60.0 - (time.monotonic() - t0) - 60.0
+    budget = max(60.0, min(args.minutes * 60.0, left))
+    print(f"training budget {budget / 60:.1f} min", flush=True)
     steps_per_epoch = max(1, len(samples) // args.batch)
     step, epoch, frac = 0, 0, 0.0
     t_train = time.monotonic()
@@ -259,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"epoch {epoch} step {step} loss {np.mean(losses[-50:]):.3f} "
                     f"(heat {l_heat.item():.3f} box {l_reg.item():.3f}) lr {lr:.2e} "
-                    f"{step * args.batch / elapsed:.1f} img/s, {elapsed / 60:.1f}/{args.minutes:.0f} min",
+                    f"{step * args.batch / elapsed:.1f} img/s, {elapsed / 60:.1f}/{budget / 60:.1f} min",
                     flush=True,
                 )
     print(f"trained {step} steps of {args.batch} crops in {(time.monotonic() - t_train) / 60:.1f} min", flush=True)
