@@ -18,6 +18,7 @@ IMG_H, IMG_W = 48, 160
 TRAIN_SEED = 1
 VALID_SEED = 2
 WORLD_SEED = 3  # US-style and Brazilian training crops
+CLEAN_SEED = 4  # clean crops: the first steps of the training curriculum
 TEST_SEED = 1001
 DATA_VERSION = 2
 SCENE_VALID_NAMESPACE = 606
@@ -42,31 +43,34 @@ def to_model_input(crop_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return cv2.cvtColor(resized, cv2.COLOR_BGR2GRAY)
 
 
-def _chunk(args: tuple[int, int, int, bool]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    seed, start, count, world = args
-    crops = make_crops(seed, start, count, world=world)
+def _chunk(args: tuple[int, int, int, bool, bool]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    seed, start, count, world, clean = args
+    crops = make_crops(seed, start, count, clean=clean, world=world)
     x = np.stack([to_model_input(c.image) for c in crops])
     y = np.stack([encode(c.text) for c in crops])
     return x, y
 
 
-def _tasks(seed: int, count: int, world: bool = False) -> Iterator[tuple[int, int, int, bool]]:
+def _tasks(
+    seed: int, count: int, world: bool = False, clean: bool = False
+) -> Iterator[tuple[int, int, int, bool, bool]]:
     for start in range(0, count, _CHUNK):
-        yield seed, start, min(_CHUNK, count - start), world
+        yield seed, start, min(_CHUNK, count - start), world, clean
 
 
 def generate_arrays(
-    seed: int, count: int, workers: int = 2, desc: str = "crops", world: bool = False
+    seed: int, count: int, workers: int = 2, desc: str = "crops", world: bool = False, clean: bool = False
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """`count` crops of the set `seed` as (grey images (N, H, W), labels (N, MAX_SLOTS)); deterministic.
-    `world`: US-style and Brazilian plates (`make_world_crop`) instead of Dutch and EU ones."""
+    `world`: US-style and Brazilian plates (`make_world_crop`) instead of Dutch and EU ones;
+    `clean`: rendered plates with plain margins, no perspective or degradation (`make_crop(clean=True)`)."""
     xs: list[npt.NDArray[np.uint8]] = []
     ys: list[npt.NDArray[np.int64]] = []
     with (
         tqdm(total=count, desc=desc, unit="crop", smoothing=0.1) as bar,
         mp.get_context("fork").Pool(workers) as pool,
     ):
-        for x, y in pool.imap(_chunk, _tasks(seed, count, world)):  # imap keeps the order: deterministic
+        for x, y in pool.imap(_chunk, _tasks(seed, count, world, clean)):  # imap keeps the order: deterministic
             xs.append(x)
             ys.append(y)
             bar.update(len(x))
@@ -111,3 +115,65 @@ def generate_crops(seed: int, count: int, workers: int = 2) -> list[Crop]:
     with mp.get_context("fork").Pool(workers) as pool:
         chunks = pool.starmap(make_crops, [t[:3] for t in _tasks(seed, count)])
     return [c for chunk in chunks for c in chunk]
+
+
+class CropStream:
+    """Training crop sets generated in the background by a process pool while the net trains on what is ready.
+
+    `sets` are (seed, count, world) like `generate_arrays`; their chunks are interleaved, so every set
+    arrives at the same pace. Each set's rows land where `generate_arrays` puts them (set after set), so
+    once `done` the arrays equal the concatenated sets; only the step at which a crop is first seen
+    depends on the clock. `poll()` takes in the chunks finished so far without waiting.
+    """
+
+    def __init__(self, sets: list[tuple[int, int, bool]], workers: int = 2) -> None:
+        total = sum(count for _, count, _ in sets)
+        self.x = np.zeros((total, IMG_H, IMG_W), np.uint8)
+        self.y = np.zeros((total, MAX_SLOTS), np.int64)
+        self.offsets = list(np.cumsum([0] + [count for _, count, _ in sets])[:-1])
+        tasks = [
+            (task[1] / count, offset + task[1], task)
+            for (seed, count, world), offset in zip(sets, self.offsets, strict=True)
+            for task in _tasks(seed, count, world)
+        ]
+        tasks.sort(key=lambda t: t[0])  # stable: the sets' chunks interleaved by progress
+        self._pool = mp.get_context("fork").Pool(workers) if tasks else None
+        self._pending = [(row, self._pool.apply_async(_chunk, (task,))) for _, row, task in tasks if self._pool]
+        self._ranges: list[tuple[int, int]] = []
+        self.available = np.zeros(0, np.int64)
+        """Row indices of the crops ready so far."""
+
+    @classmethod
+    def ready_made(cls, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]) -> CropStream:
+        """A stream that is done from the start (the sets were loaded from a cache)."""
+        stream = cls([], workers=1)
+        stream.x, stream.y, stream.available = x, y, np.arange(len(x))
+        return stream
+
+    @property
+    def done(self) -> bool:
+        return not self._pending
+
+    def poll(self, wait: bool = False) -> int:
+        """Take in the chunks finished so far (with `wait`, at least one more if any is left); returns the
+        number of crops ready."""
+        took = False
+        while self._pending and (self._pending[0][1].ready() or (wait and not took)):
+            row, result = self._pending.pop(0)
+            x, y = result.get()
+            self.x[row : row + len(x)], self.y[row : row + len(y)] = x, y
+            self._ranges.append((row, row + len(x)))
+            took = True
+        if took:
+            self.available = np.concatenate([np.arange(a, b) for a, b in self._ranges])
+        if not self._pending:
+            self.close()
+        return len(self.available)
+
+    def close(self) -> None:
+        """Stop the workers (safe twice); chunks not taken in are dropped."""
+        self._pending = []
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None

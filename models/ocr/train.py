@@ -15,8 +15,10 @@ import torch
 import yaml
 from torch import nn
 
+from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
+    CLEAN_SEED,
     DATA_VERSION,
     IMG_H,
     IMG_W,
@@ -25,6 +27,7 @@ from models.ocr.dataset import (
     TRAIN_SEED,
     VALID_SEED,
     WORLD_SEED,
+    CropStream,
     generate_arrays,
 )
 
@@ -153,6 +156,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scanauto train ocr", description=__doc__)
     p.add_argument("--train-size", type=int, default=150_000, help="synthetic training crops")
     p.add_argument("--world-size", type=int, default=20_000, help="synthetic US-style/Brazilian training crops")
+    p.add_argument("--clean-size", type=int, default=20_000, help="clean crops for the curriculum (0: no curriculum)")
+    p.add_argument("--clean-loss", type=float, default=1.0, help="curriculum: loss on clean crops that starts the ramp")
+    p.add_argument("--max-clean-steps", type=int, default=1500, help="curriculum: steps on clean crops at most")
+    p.add_argument("--ramp-steps", type=int, default=1000, help="curriculum: steps over which hard crops come in")
+    p.add_argument("--clean-floor", type=float, default=0.05, help="curriculum: clean share kept after the ramp")
+    p.add_argument("--clip", type=float, default=5.0, help="gradient norm clipping (0: none)")
     p.add_argument("--valid-size", type=int, default=2_000, help="synthetic validation crops")
     p.add_argument("--scene-valid", type=int, default=300, help="street scenes: 2nd valid set")
     p.add_argument("--budget", type=float, default=57.0, help="minutes for the whole run (data + training)")
@@ -177,16 +186,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _cache_path(
+    args: argparse.Namespace, seed: int, count: int, world: bool = False, clean: bool = False
+) -> Path | None:
+    kind = "world-" if world else "clean-" if clean else ""
+    return args.cache / f"ocr-v{DATA_VERSION}-{kind}{seed}-{count}.npz" if args.cache else None
+
+
 def _arrays(
-    seed: int, count: int, args: argparse.Namespace, desc: str, world: bool = False
+    seed: int, count: int, args: argparse.Namespace, desc: str, world: bool = False, clean: bool = False
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Generated crops, from the cache folder when they were made there before (same seed and count)."""
-    name = f"ocr-v{DATA_VERSION}-{'world-' if world else ''}{seed}-{count}.npz"
-    path = args.cache / name if args.cache else None
+    path = _cache_path(args, seed, count, world, clean)
     if path is not None and path.exists():
         with np.load(path) as data:
             return data["x"], data["y"]
-    x, y = generate_arrays(seed, count, args.workers, desc=desc, world=world)
+    x, y = generate_arrays(seed, count, args.workers, desc=desc, world=world, clean=clean)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, x=x, y=y)
@@ -203,6 +218,30 @@ def _cached(name: str, args: argparse.Namespace, make: Callable[[], tuple[np.nda
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, x=x, y=y)
     return x, y
+
+
+def _hard_stream(args: argparse.Namespace) -> tuple[CropStream, list[tuple[int, int, bool]]]:
+    """The hard training sets (street-view and warped crops, US/BR crops): from the cache when every set is
+    there, otherwise generated in the background while training starts on the clean crops."""
+    sets = [(TRAIN_SEED, args.train_size, False)] + ([(WORLD_SEED, args.world_size, True)] if args.world_size else [])
+    paths = [_cache_path(args, seed, count, world) for seed, count, world in sets]
+    if all(p is not None and p.exists() for p in paths):
+        xs, ys = [], []
+        for p in paths:
+            with np.load(p) as data:
+                xs.append(data["x"])
+                ys.append(data["y"])
+        return CropStream.ready_made(np.concatenate(xs), np.concatenate(ys)), sets
+    return CropStream(sets, args.workers), sets
+
+
+def _save_sets(stream: CropStream, sets: list[tuple[int, int, bool]], args: argparse.Namespace) -> None:
+    """Cache each generated set under the name `_arrays` would give it."""
+    for (seed, count, world), offset in zip(sets, stream.offsets, strict=True):
+        path = _cache_path(args, seed, count, world)
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, x=stream.x[offset : offset + count], y=stream.y[offset : offset + count])
 
 
 def _real(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -333,20 +372,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
-    x_train, y_train = _arrays(TRAIN_SEED, args.train_size, args, "train crops")
-    if args.world_size:
-        x_world, y_world = _arrays(WORLD_SEED, args.world_size, args, "US/BR crops", world=True)
-        x_train, y_train = np.concatenate([x_train, x_world]), np.concatenate([y_train, y_world])
-        del x_world, y_world
+    x_clean, y_clean = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
+    if args.clean_size:
+        x_clean, y_clean = _arrays(CLEAN_SEED, args.clean_size, args, "clean crops", clean=True)
     x_valid, y_valid = _arrays(VALID_SEED, args.valid_size, args, "valid crops")
     x_scene, y_scene = _scene_valid(args)
     x_real, y_real = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
     if not args.no_real and args.real_share > 0:
         x_real, y_real = _real(args)
+    # The slow part last, in the background: pools are forked before any thread-holding pool exists.
+    stream, sets = _hard_stream(args)
+    n_train = len(stream.x)
     t_data = time.perf_counter() - t_start
     print(
-        f"data: {len(x_train)} synthetic + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
-        f"crops in {t_data / 60:.1f} min",
+        f"data: {len(x_clean)} clean + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
+        f"crops in {t_data / 60:.1f} min; {stream.poll()} of {n_train} hard synthetic crops ready, "
+        f"the rest {'follows during training' if not stream.done else 'cached'}",
         flush=True,
     )
     budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60)
@@ -354,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
 
     net = PlateNet(wide=args.wide).to(memory_format=torch.channels_last)
     if args.init is not None:
-        init_from_onnx(net, args.init, x_train[:512])
+        init_from_onnx(net, args.init, stream.x[stream.available[:512]] if stream.poll(wait=True) else x_clean[:512])
         exact, chars = _accuracy(net, x_valid, y_valid)
         s_exact, s_chars = _accuracy(net, x_scene, y_scene) if len(x_scene) else (0.0, 0.0)
         print(
@@ -363,24 +404,40 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     loss_fn = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     gen = torch.Generator().manual_seed(args.seed)
-    n_real = round(args.batch_size * args.real_share) if len(x_real) else 0
-    n_syn = args.batch_size - n_real
-    y_syn_t, y_real_t = torch.from_numpy(y_train), torch.from_numpy(y_real)
+    curriculum = (
+        Curriculum(args.clean_loss, args.max_clean_steps, args.ramp_steps, args.clean_floor)
+        if len(x_clean)
+        else Curriculum(max_clean_steps=0, ramp_steps=1, clean_floor=0.0)  # hard crops from the first step
+    )
+    y_real_t, y_clean_t = torch.from_numpy(y_real), torch.from_numpy(y_clean)
     step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
     t_valid = t_train
     losses: list[float] = []
-    order = torch.randperm(len(x_train), generator=gen)
-    pos = 0
+    share = 0.0
     while frac < 1.0:
-        if pos + n_syn > len(order):
-            order, pos = torch.randperm(len(x_train), generator=gen), 0
-        idx = order[pos : pos + n_syn]
-        pos += n_syn
-        xb_np, yb = x_train[idx.numpy()], y_syn_t[idx]
+        recent = float(np.mean(losses[-50:])) if len(losses) >= 50 else math.inf
+        n_clean, n_hard = curriculum.split(step, recent, args.batch_size)
+        share = n_hard / args.batch_size
+        n_real = round(n_hard * args.real_share) if len(x_real) and not args.no_real else 0
+        n_syn = n_hard - n_real
+        if not stream.done:
+            stream.poll(wait=n_syn > 0 and not len(stream.available))
+            if stream.done:
+                _save_sets(stream, sets, args)
+                print(
+                    f"all {n_train} hard crops ready after {(time.perf_counter() - t_start) / 60:.1f} min", flush=True
+                )
+        ready = stream.available
+        idx = ready[torch.randint(len(ready), (n_syn,), generator=gen).numpy()] if n_syn else ready[:0]
+        xb_np, yb = stream.x[idx], torch.from_numpy(stream.y[idx])
         if n_real:
             ridx = torch.randint(len(x_real), (n_real,), generator=gen)
             xb_np = np.concatenate([xb_np, x_real[ridx.numpy()]])
             yb = torch.cat([yb, y_real_t[ridx]])
+        if n_clean:
+            cidx = torch.randint(len(x_clean), (n_clean,), generator=gen)
+            xb_np = np.concatenate([xb_np, x_clean[cidx.numpy()]])
+            yb = torch.cat([yb, y_clean_t[cidx]])
         log_probs = net(_to_tensor(xb_np)).log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC
         lengths = (yb != BLANK).sum(dim=1)
         loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
@@ -389,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             group["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if args.clip > 0:
+            nn.utils.clip_grad_norm_(net.parameters(), args.clip)
         opt.step()
         step += 1
         seen += len(yb)
@@ -398,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         if time.perf_counter() - t_report >= 30 or frac >= 1.0:
             t_report = time.perf_counter()
             print(
-                f"step {step} ({seen / len(x_train):.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
+                f"step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
+                f"hard {share:.2f} "
                 f"{seen / elapsed:.0f} crops/s, {elapsed / 60:.1f}/{budget_s / 60:.1f} min, "
                 f"ETA {(budget_s - elapsed) / 60:.1f} min",
                 flush=True,
