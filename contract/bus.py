@@ -49,6 +49,19 @@ class KafkaSettings(BaseModel):
             )
         return kwargs
 
+    def librdkafka_config(self) -> dict[str, Any]:
+        """The same settings for a librdkafka (confluent-kafka) client."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol.lower(),
+            "socket.timeout.ms": self.request_timeout_ms,
+        }
+        if self.sasl_mechanism:
+            config.update({"sasl.mechanism": self.sasl_mechanism, "sasl.username": self.sasl_username,
+                           "sasl.password": self.sasl_password})  # fmt: skip
+        return config
+
 
 async def start_client(client: Any, settings: KafkaSettings) -> None:
     """Start an aiokafka client, turning 'no broker' into BrokerUnavailable with a hint."""

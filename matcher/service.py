@@ -19,12 +19,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
+from confluent_kafka import Message
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contract.bus import KafkaSettings, catch_up, ensure_topics, start_client
 from contract.events import Evidence, EvidenceRequest, Hit, HotlistKey, new_event_id, utcnow
 from contract.topics import DEAD_LETTER, EVIDENCE, EVIDENCE_REQUESTS, HITS, HOTLIST, READS
 from contract.wire import decode_hotlist_entry
+from matcher.consumer import ReadsConsumer
 from matcher.index import HotlistIndex
 from matcher.logic import DISCARDED, Outcome, decide_batch
 from matcher.metrics import Dwell, MatcherCollector, Snapshot, serve
@@ -33,7 +35,6 @@ from matcher.store import HitStore
 
 log = logging.getLogger("scanauto.matcher")
 EVIDENCE_COUNTER = {"ok": "answered", "expired": "expired", "refused": "refused"}
-Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 class MatcherSettings(BaseModel):
@@ -77,7 +78,7 @@ class Matcher:
         self._on_hit = on_hit
         self._store: HitStore | None = None
         self._notifier: Notifier | None = None
-        self._reads: AIOKafkaConsumer | None = None
+        self._reads: ReadsConsumer | None = None
         self._hotlist: AIOKafkaConsumer | None = None
         self._evidence: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -105,18 +106,24 @@ class Matcher:
         await catch_up(self._hotlist, HOTLIST, self._apply_hotlist, s.hotlist_load_timeout_s)
         self.index.seal()
         self.hotlist_load_s = time.perf_counter() - t0
-        group = {
-            "group_id": s.group_id,
-            "enable_auto_commit": False,
-            "auto_offset_reset": "earliest",
-            "session_timeout_ms": s.session_timeout_ms,
-            "heartbeat_interval_ms": s.heartbeat_interval_ms,
-            "fetch_max_wait_ms": s.fetch_max_wait_ms,
-        }
-        self._reads = AIOKafkaConsumer(READS, **k.client_kwargs(), **group, max_poll_records=s.batch_max)
-        await start_client(self._reads, k)
+        self._reads = ReadsConsumer(
+            READS,
+            k,
+            group_id=s.group_id,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+        )
+        await self._reads.start()
         self._evidence = AIOKafkaConsumer(
-            EVIDENCE, **k.client_kwargs(), **{**group, "group_id": s.group_id + "-evidence"}
+            EVIDENCE,
+            **k.client_kwargs(),
+            group_id=s.group_id + "-evidence",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
         )
         await start_client(self._evidence, k)
         if s.metrics_port:
@@ -168,7 +175,7 @@ class Matcher:
         self._tasks = [asyncio.create_task(c) for c in side]
         try:
             while not stop.is_set():
-                batch = await self._reads.getmany(timeout_ms=200, max_records=self.settings.batch_max)
+                batch = await self._reads.consume(self.settings.batch_max, timeout_s=0.2)
                 if batch:
                     await self.handle(batch)
                 for task in self._tasks:
@@ -185,14 +192,14 @@ class Matcher:
             if asyncio.iscoroutine(result):
                 await result
 
-    async def handle(self, batch: Batch) -> None:
+    async def handle(self, records: list[Message]) -> None:
+        """Decide a batch of reads, make its hits durable, then commit the batch's offsets."""
         assert self._reads and self._producer and self._notifier
         fetched = time.perf_counter()
         now = utcnow()
         hits: list[Hit] = []
-        dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
-        records = [rec for recs in batch.values() for rec in recs]
-        decisions = decide_batch([r.value for r in records], self.index, now)
+        dead: list[tuple[Message, str]] = []
+        decisions = decide_batch([r.value() for r in records], self.index, now)
         reads, hit_reads = len(records), 0
         for rec, decision in zip(records, decisions, strict=True):
             if decision is DISCARDED:
@@ -228,18 +235,18 @@ class Matcher:
         for rec, reason in dead:
             body = {
                 "reason": reason,
-                "topic": rec.topic,
-                "partition": rec.partition,
-                "offset": rec.offset,
-                "bytes": len(rec.value or b""),
+                "topic": rec.topic(),
+                "partition": rec.partition(),
+                "offset": rec.offset(),
+                "bytes": len(rec.value() or b""),
                 "at": now.isoformat(),
             }
             sends.append(await self._producer.send(DEAD_LETTER, value=json.dumps(body).encode()))
-            log.warning("read at %s[%d]@%d sent to dead-letter: %s", rec.topic, rec.partition, rec.offset, reason)
+            log.warning("read at %(topic)s[%(partition)d]@%(offset)d sent to dead-letter: %(reason)s", body)
         await asyncio.gather(*sends)
         # Only now, with hits stored and every message acknowledged, move the group's offsets.
-        await self._reads.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        del batch, records  # the non-hits' bytes are gone with them
+        await self._reads.commit()
+        del records, dead  # the non-hits' bytes are gone with them
         dwell = time.perf_counter() - fetched
         self.dwell.observe(dwell, discarded)
         for name, value in self.dwell_deltas(dwell, discarded).items():
@@ -324,15 +331,7 @@ class Matcher:
         """Reads not yet committed by this group on the partitions this instance holds; None
         while that is not known yet (no partitions assigned, or no fetch answered)."""
         assert self._reads is not None
-        total = 0
-        tps = self._reads.assignment()
-        for tp in tps:
-            high = self._reads.highwater(tp)
-            if high is None:
-                return None
-            committed = await self._reads.committed(tp)
-            total += max(0, high - (committed or 0))
-        return total if tps else None
+        return await self._reads.lag()
 
     async def _cancel_tasks(self) -> None:
         tasks, self._tasks = self._tasks, []
