@@ -45,6 +45,25 @@ def test_exact_match_only_no_false_positive_on_a_shared_prefix() -> None:
     assert [x.reference for x in idx.lookup("k1", D1)] == ["A"]
 
 
+def test_prefixes_differing_only_in_their_low_bits_are_sorted_and_deduplicated_exactly() -> None:
+    # the sort packs a row number into a prefix's low bits; prefixes that differ only there
+    # (and rows of one prefix) must still come out in exact (digest, key, list) order
+    rng = random.Random(5)
+    base = 0x5A5A_5A5A_5A5A_5A00
+    digests = [f"{base + low:016x}{rest:048x}" for low in range(64) for rest in (1, 2)]
+    rng.shuffle(digests)
+    idx = HotlistIndex()
+    for i, d in enumerate(digests):
+        idx.load(_key(_entry(d, f"OLD{i}")), _entry(d, f"OLD{i}"))
+    for i, d in enumerate(digests):
+        idx.load(_key(_entry(d, f"R{i}")), _entry(d, f"R{i}"))  # the latest record per key wins
+    idx.seal()
+    assert len(idx) == len(digests)
+    for i, d in enumerate(digests):
+        assert [x.reference for x in idx.lookup("k1", d)] == [f"R{i}"]
+    assert list(idx._p) == sorted(idx._p)
+
+
 @pytest.mark.parametrize("compact", [False, True])
 def test_live_updates_shadow_the_base_and_survive_compaction(compact: bool) -> None:
     idx = HotlistIndex()
