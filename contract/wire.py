@@ -143,7 +143,7 @@ def decode_read_digests(raw: bytes | None) -> tuple[Read, str] | str:
     except (msgspec.ValidationError, msgspec.DecodeError):
         return _decode_strict_digests(raw)
     digests = "".join([c.digest for c in read.candidates])
-    if _is_hex(digests) and _is_hex(read.event_id) and _ids_ok(read):
+    if _is_hex(digests + read.event_id) and _ids_ok(read):
         return read, digests
     return _decode_strict_digests(raw)
 

@@ -30,6 +30,7 @@ U64 = npt.NDArray[np.uint64]
 Col = npt.NDArray[Any]
 COMPACT_AT = 200_000  # overlay size that triggers a merge into the base
 CHUNK = 65_536  # records per column chunk during the bulk load
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 _EMPTY: npt.NDArray[Any] = np.zeros(0, np.uint8)  # a freed column (a view such as col[:0] would keep col alive)
 
 
@@ -127,6 +128,14 @@ class HotlistIndex:
         if not key.active_at(captured_at):
             return f"key id {key_id!r} was not valid at the capture time"
         return None
+
+    def key_window(self, key_id: str) -> tuple[datetime, datetime] | None:
+        """[not_before, not_after) of an announced key, open ends as the earliest and latest
+        times there are; None for a key that is not announced."""
+        key = self._keys.get(key_id)
+        if key is None:
+            return None
+        return key.not_before or _EARLIEST, key.not_after or _LATEST
 
     def apply_key(self, kafka_key: str, key: HotlistKey | None) -> None:
         key_id = kafka_key.removeprefix("key:")

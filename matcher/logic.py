@@ -49,6 +49,7 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
     firsts: list[int] = []  # first query of each read whose digests are queued
     readers: list[int] = []  # ... and that read's position in the batch
     keys: list[str] = []  # ... and its key id
+    windows: dict[str, tuple[datetime, datetime] | None] = {}
     queries = 0
     for i, raw in enumerate(raws):
         decoded = decode_read_digests(raw)
@@ -56,14 +57,17 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
             decisions[i] = Decision(Outcome.DEAD_LETTER, reason=decoded)
             continue
         read, digests_hex = decoded
-        problem = index.key_problem(read.key_id, read.captured_at)
-        if problem is not None:
-            decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
-            continue
+        key_id = read.key_id
+        window = windows[key_id] if key_id in windows else windows.setdefault(key_id, index.key_window(key_id))
+        if window is None or not window[0] <= read.captured_at < window[1]:
+            problem = index.key_problem(key_id, read.captured_at)  # the authority, and the reason
+            if problem is not None:
+                decisions[i] = Decision(Outcome.DEAD_LETTER, reason=problem, event_id=read.event_id)
+                continue
         hexes.append(digests_hex)
         firsts.append(queries)
         readers.append(i)
-        keys.append(read.key_id)
+        keys.append(key_id)
         queries += len(read.candidates)
 
     def queued(qi: int) -> int:
