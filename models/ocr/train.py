@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             t_report = time.perf_counter()
             print(
                 f"step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
-                f"hard {share:.2f} "
+                f"hard {share:.2f} ({len(stream.available)} ready) "
                 f"{seen / elapsed:.0f} crops/s, {elapsed / 60:.1f}/{budget_s / 60:.1f} min, "
                 f"ETA {(budget_s - elapsed) / 60:.1f} min",
                 flush=True,
@@ -475,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
             if frac < 1.0 and args.partial is not None:  # a snapshot to look at (or fall back to) mid-run
                 export(net, args.partial, args.partial.with_suffix(".yaml"))
                 net.train()
+    if not stream.done:
+        print(f"{len(stream.available)} of {n_train} hard crops were ready when training ended", flush=True)
+        stream.close()
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), args.checkpoint)
     export(net, args.onnx, args.config)
