@@ -22,7 +22,7 @@ class Curriculum:
     """Mean training loss on clean crops at which the hard crops start coming in."""
     max_clean_steps: int = 1500
     """Start the ramp after this many steps even if the loss has not fallen (never wait forever)."""
-    ramp_steps: int = 1000
+    ramp_steps: int = 300
     """Steps over which the hard share rises from 0 to its final value."""
     clean_floor: float = 0.05
     """Share of clean crops left in every batch after the ramp."""
