@@ -2,7 +2,7 @@
 
 Every other client in the project is aiokafka. The reads topic is the one hot path: aiokafka
 decodes each record in the event loop's thread (about 4.7 us of CPU per record, half of the
-matcher's CPU per read, measured), while librdkafka fetches and decodes batches in its own C
+matcher's CPU per read, in one-off profiling), while librdkafka fetches and decodes batches in its own C
 threads without the GIL, and hands over a whole batch in one call.
 
 All calls on the librdkafka handle go through one worker thread: the event loop never blocks
@@ -28,7 +28,6 @@ from contract.errors import BrokerUnavailable
 
 log = logging.getLogger("scanauto.matcher.reads")
 T = TypeVar("T")
-_UNKNOWN = 0  # librdkafka reports unknown offsets as negative numbers (OFFSET_INVALID = -1001)
 
 
 class ReadsConsumer:
@@ -154,8 +153,8 @@ class ReadsConsumer:
             total = 0
             for tp in committed:
                 _low, high = consumer.get_watermark_offsets(tp, cached=True) or (-1, -1)
-                if high < _UNKNOWN:
-                    return None  # no fetch answered yet for this partition
+                if high < 0:
+                    return None  # librdkafka's "unknown" (OFFSET_INVALID): no fetch answered yet
                 total += max(0, high - max(tp.offset, 0))
             return total
 
