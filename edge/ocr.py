@@ -31,6 +31,27 @@ class OcrResult:
         return float(self.probs.max(axis=1).mean())
 
 
+def fuse_views(views: list[OcrResult], alphabet: str, pad: str) -> OcrResult:
+    """One reading of a plate from several crops of it (wider and tighter margins around one box).
+
+    The views that agree on the number of characters vote: their distributions are averaged slot by slot,
+    so a character that one crop reads badly is outvoted by the others. The length most views read wins;
+    a tie goes to the length whose views are surest. Views of another length are left out: their slots
+    hold other characters, so averaging them in would blur the plate.
+    """
+    if len(views) == 1:
+        return views[0]
+    pad_index = alphabet.index(pad)
+    lengths = [int((v.probs.argmax(axis=1) != pad_index).sum()) for v in views]
+    votes: dict[int, tuple[int, float]] = {}
+    for n, v in zip(lengths, views, strict=True):
+        count, sure = votes.get(n, (0, 0.0))
+        votes[n] = (count + 1, sure + v.confidence)
+    length = max(votes, key=lambda n: votes[n])
+    agreeing = [v.probs for n, v in zip(lengths, views, strict=True) if n == length]
+    return OcrResult(np.mean(agreeing, axis=0, dtype=np.float32))
+
+
 class PlateReader:
     """Loads a fast-plate-ocr compatible ONNX model and reads batches of crops."""
 

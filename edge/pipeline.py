@@ -14,7 +14,7 @@ from contract.digest import KeyRing, digest
 from contract.events import Candidate, GpsFix, ModelVersions, PlateRead, new_event_id, utcnow
 from edge.candidates import CandidateSettings, PlateCandidate, candidates
 from edge.evidence import EvidenceWindow
-from edge.ocr import OcrResult
+from edge.ocr import OcrResult, fuse_views
 from edge.tracker import Box, Observation, Track, Tracker, TrackerSettings
 
 BgrImage = npt.NDArray[np.uint8]
@@ -46,7 +46,10 @@ class Reader(Protocol):
 class PipelineSettings:
     vehicle_id: str
     camera_id: str
-    crop_margin: float = 0.08  # widen each box a little: detectors cut plates tight
+    crop_margin: float = 0.08  # widen each box a little: detectors cut plates tight (the evidence crop)
+    # The OCR reads each box at these margins and the views vote (`fuse_views`): on 1000 synthetic dev scenes
+    # (seed namespace 707, not the test set) one view at 0.08 read 89.1 % of plates exactly, these five 91.1 %.
+    ocr_margins: tuple[float, ...] = (0.02, 0.04, 0.06, 0.08, 0.10)
     min_ocr_confidence: float = 0.5  # a fused read below this is not reported
     candidates: CandidateSettings = field(default_factory=CandidateSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
@@ -65,6 +68,17 @@ def crop_box(frame: BgrImage, box: Box, margin: float) -> BgrImage:
     x1, y1, x2, y2 = box
     mx, my = int((x2 - x1) * margin), int((y2 - y1) * margin)
     return frame[max(0, y1 - my) : min(h, y2 + my), max(0, x1 - mx) : min(w, x2 + mx)]
+
+
+def read_boxes(reader: Reader, frame: BgrImage, boxes: list[Box], margins: tuple[float, ...]) -> list[OcrResult]:
+    """Read every box of a frame: each box cropped at every margin, all crops in one OCR batch, the views of
+    one box fused into one result (`fuse_views`). One result per box, in order."""
+    if not boxes:
+        return []
+    crops = [crop_box(frame, box, m) for box in boxes for m in margins]
+    results = reader.read(crops)
+    n = len(margins)
+    return [fuse_views(results[i : i + n], reader.alphabet, reader.pad_char) for i in range(0, len(results), n)]
 
 
 class EdgePipeline:
@@ -100,8 +114,9 @@ class EdgePipeline:
         dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
         self.detections += len(dets)
         t1 = time.perf_counter()
-        crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), self.settings.crop_margin) for d in dets]
-        results = self.reader.read(crops)
+        boxes: list[Box] = [(d.x1, d.y1, d.x2, d.y2) for d in dets]
+        results = self.read_boxes(frame, boxes)
+        crops = [crop_box(frame, box, self.settings.crop_margin) for box in boxes]
         t2 = time.perf_counter()
         self.stage_s["detect"] += t1 - t0
         self.stage_s["ocr"] += t2 - t1
@@ -115,6 +130,10 @@ class EdgePipeline:
         self.stage_s["track"] += t3 - t2
         self.stage_s["digest"] += time.perf_counter() - t3
         return reads
+
+    def read_boxes(self, frame: BgrImage, boxes: list[Box]) -> list[OcrResult]:
+        """The OCR's fused reading of each box (see `read_boxes`)."""
+        return read_boxes(self.reader, frame, boxes, self.settings.ocr_margins)
 
     def flush(self, gps: GpsFix | None = None) -> list[FinishedRead]:
         return self._finish(self.tracker.flush(), gps)

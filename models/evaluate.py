@@ -21,7 +21,7 @@ from contract.errors import InputError
 from edge.candidates import candidates
 from edge.detector import PlateDetector
 from edge.ocr import PlateReader
-from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, crop_box
+from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, read_boxes
 from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest
 
 MODELS_DIR = Path(__file__).resolve().parent
@@ -46,7 +46,8 @@ class FrameReads:
 
 
 class SingleFrameReader:
-    """Detect -> crop (edge margin) -> OCR -> confidence floor -> candidates, exactly as `EdgePipeline` does."""
+    """Detect -> crops at the edge's margins -> OCR, views fused -> confidence floor -> candidates, exactly as
+    `EdgePipeline` does."""
 
     def __init__(self, detector: Detector, reader: Reader, settings: PipelineSettings) -> None:
         self.detector, self.reader, self.settings = detector, reader, settings
@@ -56,10 +57,10 @@ class SingleFrameReader:
         t0 = time.perf_counter()
         dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
         detect_ms = (time.perf_counter() - t0) * 1000
-        crops = [crop_box(frame, (d.x1, d.y1, d.x2, d.y2), s.crop_margin) for d in dets]
+        boxes = [(d.x1, d.y1, d.x2, d.y2) for d in dets]
         texts: list[str | None] = []
         every: set[str] = set()
-        for result in self.reader.read(crops):
+        for result in read_boxes(self.reader, frame, boxes, s.ocr_margins):
             cands = []
             if result.confidence >= s.min_ocr_confidence:
                 cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates)
