@@ -104,9 +104,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_testset(args: argparse.Namespace) -> int:
-    from models.synth.testset import write_testset
+    from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 
-    print(write_testset(args.out, args.images, args.workers))
+    namespace = DEV_NAMESPACE if args.dev else TESTSET_NAMESPACE
+    print(write_testset(args.out, args.images, args.workers, namespace=namespace))
     return 0
 
 
@@ -230,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", type=Path, help="folder to write images/ and manifest.csv into")
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
+    p.add_argument(
+        "--dev", action="store_true", help="the development set instead (seed namespace 707): tune edge settings on it"
+    )
     p.set_defaults(func=cmd_testset)
 
     p = sub.add_parser("train", help="regenerate data and retrain a model (needs the 'train' extra)")

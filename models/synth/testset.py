@@ -13,23 +13,29 @@ from models.manifest import LabelledPlate, write_manifest
 from models.synth.scenes import ScenePlate, render_scene
 
 TESTSET_NAMESPACE = 404
-"""Seed namespace of the test set. Detector training uses 101, its evaluation 202, unit tests 303."""
+"""Seed namespace of the test set. Detector training uses 101, its evaluation 202, unit tests 303,
+OCR validation 606."""
+DEV_NAMESPACE = 707
+"""The development set: the same scenes from another namespace, for choosing edge settings (OCR margins,
+thresholds) without looking at the test set."""
 JPEG_QUALITY = 95
 
 
-def _render(args: tuple[Path, int]) -> tuple[str, tuple[ScenePlate, ...]]:
-    out, index = args
-    scene = render_scene(np.random.default_rng([TESTSET_NAMESPACE, index]))
+def _render(args: tuple[Path, int, int]) -> tuple[str, tuple[ScenePlate, ...]]:
+    out, index, namespace = args
+    scene = render_scene(np.random.default_rng([namespace, index]))
     rel = f"images/{index:06d}.jpg"
     if not cv2.imwrite(str(out / rel), scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f"cannot write {out / rel}")
     return rel, scene.plates
 
 
-def write_testset(out: Path, images: int, workers: int = 2, progress: bool = True) -> Path:
-    """Render scenes 0 .. images-1 of TESTSET_NAMESPACE into `out`; returns the manifest's path."""
+def write_testset(
+    out: Path, images: int, workers: int = 2, progress: bool = True, namespace: int = TESTSET_NAMESPACE
+) -> Path:
+    """Render scenes 0 .. images-1 of `namespace` (the test set's unless told) into `out`; returns the manifest."""
     (out / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, i) for i in range(images)]
+    jobs = [(out, i, namespace) for i in range(images)]
     bar = tqdm(total=images, desc="test set", unit="img", disable=not progress)
     rows: list[tuple[str, LabelledPlate | None]] = []
 

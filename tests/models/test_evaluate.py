@@ -16,7 +16,7 @@ from edge.pipeline import PipelineSettings
 from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
 from models.evaluate import DEFAULT_OCR, SingleFrameReader, edit_distance, evaluate, matched_boxes
 from models.manifest import read_manifest
-from models.synth.testset import TESTSET_NAMESPACE, write_testset
+from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 from scanauto import cli
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
@@ -155,6 +155,14 @@ def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path
     images = read_manifest(first)
     assert len(images) == 3 and all(i.path.is_file() for i in images)
     assert all(p.country and p.text and p.box for i in images for p in i.plates)
+
+
+def test_dev_set_is_other_scenes_than_the_test_set(tmp_path: Path) -> None:
+    assert DEV_NAMESPACE not in (TESTSET_NAMESPACE, TRAIN_SCENES, EVAL_SCENES, TEST_SCENES)
+    test = write_testset(tmp_path / "test", 3, workers=1, progress=False)
+    dev = write_testset(tmp_path / "dev", 3, workers=1, progress=False, namespace=DEV_NAMESPACE)
+    texts = [{p.text for i in read_manifest(m) for p in i.plates} for m in (test, dev)]
+    assert texts[0] and texts[1] and not texts[0] & texts[1]
 
 
 @pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
