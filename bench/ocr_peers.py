@@ -4,8 +4,9 @@ Readers: the project's OCR (`models/ocr/plate_ocr.onnx`, through the edge's `Pla
 pretrained global model (read from `../shared/peers/`, never copied into the project; same `PlateReader`
 code path, so the same fast-plate-ocr preprocessing) and RapidOCR (PP-OCRv4 recognition on the crop; the
 `bench` extra). Crops: the ground-truth boxes of `openalpr-us-br` and of the synthetic Dutch test set,
-widened by the edge's crop margin. Prints exact read rate, character accuracy and plates/s per reader and
-set; with --json the last line is one JSON object.
+widened by the edge's crop margin; the row `scanauto_edge_views` reads each plate as the edge does, at its
+five OCR margins fused (`edge.pipeline.read_boxes`). Prints exact read rate, character accuracy and plates/s
+per reader and set; with --json the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import numpy.typing as npt
 
 from contract.errors import ConfigError, InputError
 from edge.candidates import candidates
-from edge.ocr import PlateReader
+from edge.ocr import PlateReader, fuse_views
 from edge.pipeline import PipelineSettings, crop_box
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG, edit_distance
 from models.manifest import read_manifest
 
 BgrImage = npt.NDArray[np.uint8]
-ReadFn = Callable[[list[BgrImage]], list[str]]
+Views = tuple[BgrImage, ...]  # one plate cut at several margins
+ReadFn = Callable[[list[Views]], list[str]]
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 PEER = SHARED / "peers" / "fast-plate-ocr-cct-xs-v1-global"
@@ -48,9 +50,9 @@ def plate_text(raw: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", raw).upper() if ch in _ALNUM)
 
 
-def gt_crops(manifest: Path, margin: float, limit: int | None) -> tuple[list[BgrImage], list[str]]:
-    """Crops of every plate with text and box, cut by the edge's `crop_box`, and their texts."""
-    crops: list[BgrImage] = []
+def gt_crops(manifest: Path, margins: Sequence[float], limit: int | None) -> tuple[list[Views], list[str]]:
+    """Every plate with text and box, cut by the edge's `crop_box` at each of `margins`, and their texts."""
+    views: list[Views] = []
     texts: list[str] = []
     for image in read_manifest(manifest):
         labelled = [p for p in image.plates if p.text and p.box is not None]
@@ -61,11 +63,11 @@ def gt_crops(manifest: Path, margin: float, limit: int | None) -> tuple[list[Bgr
             raise InputError(f"cannot read image {image.path}")
         for p in labelled:
             x1, y1, x2, y2 = (round(v) for v in p.box)  # type: ignore[union-attr]
-            crops.append(np.ascontiguousarray(crop_box(frame, (x1, y1, x2, y2), margin)))
+            views.append(tuple(np.ascontiguousarray(crop_box(frame, (x1, y1, x2, y2), m)) for m in margins))
             texts.append(p.text)
-        if limit is not None and len(crops) >= limit:
+        if limit is not None and len(views) >= limit:
             break
-    return crops[:limit], texts[:limit]
+    return views[:limit], texts[:limit]
 
 
 def score(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float | int]:
@@ -80,15 +82,23 @@ def score(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float | int]
     }
 
 
-def fpo_reader(onnx: Path, config: Path, threads: int, batch: int, edge_candidates: bool = False) -> ReadFn:
-    """A fast-plate-ocr compatible model through the edge's PlateReader: argmax text, or the edge's best candidate."""
+def fpo_reader(
+    onnx: Path, config: Path, threads: int, batch: int, edge_candidates: bool = False, views: Sequence[int] = (0,)
+) -> ReadFn:
+    """A fast-plate-ocr compatible model through the edge's PlateReader: each plate's crops number `views`
+    (indices into its margins), fused as the edge fuses them when there are several; argmax text, or the
+    edge's best candidate."""
     reader = PlateReader(onnx, config, threads=threads)
     settings = PipelineSettings(vehicle_id="bench", camera_id="bench").candidates
+    n = len(views)
+    per_call = max(1, batch // n)
 
-    def read(crops: list[BgrImage]) -> list[str]:
+    def read(plates: list[Views]) -> list[str]:
         out: list[str] = []
-        for i in range(0, len(crops), batch):
-            for r in reader.read(crops[i : i + batch]):
+        for i in range(0, len(plates), per_call):
+            results = reader.read([v[k] for v in plates[i : i + per_call] for k in views])
+            for j in range(0, len(results), n):
+                r = fuse_views(results[j : j + n], reader.alphabet, reader.pad_char)
                 if edge_candidates:
                     cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings)
                     out.append(cands[0].text if cands else "")
@@ -107,14 +117,14 @@ def rapidocr_reader(threads: int) -> ReadFn:
         raise ConfigError("RapidOCR is missing: pip install -e '.[bench]'") from None
     engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
 
-    def read(crops: list[BgrImage]) -> list[str]:
-        results, _ = engine.text_rec(crops)
+    def read(plates: list[Views]) -> list[str]:
+        results, _ = engine.text_rec([v[0] for v in plates])
         return [plate_text(text) for text, _score in results]
 
     return read
 
 
-def measure(read: ReadFn, crops: list[BgrImage], truths: list[str]) -> dict[str, float | int]:
+def measure(read: ReadFn, crops: list[Views], truths: list[str]) -> dict[str, float | int]:
     """Score one reader on one set; plates/s over the whole set (preprocessing included), after a warm-up."""
     read(crops[:8])
     t0 = time.perf_counter()
@@ -142,18 +152,28 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if not args.synthetic.is_file():
         raise InputError(f"{args.synthetic} not found: write it first with scanauto testset {args.synthetic.parent}")
+    edge = PipelineSettings("bench", "bench")
+    # Crop 0 at --margin is what every reader gets; the others are the edge's OCR views.
+    margins = (args.margin, *edge.ocr_margins)
+    views = tuple(range(1, len(margins)))
     readers: dict[str, ReadFn] = {
         "scanauto": fpo_reader(args.ocr_model, args.ocr_config, args.threads, args.batch),
         "scanauto_edge_candidates": fpo_reader(args.ocr_model, args.ocr_config, args.threads, args.batch, True),
+        "scanauto_edge_views": fpo_reader(args.ocr_model, args.ocr_config, args.threads, args.batch, True, views),
         "fast_plate_ocr_global": fpo_reader(
             args.peer / "cct_xs_v1_global.onnx", args.peer / "plate_config.yaml", args.threads, args.batch
         ),
         "rapidocr": rapidocr_reader(args.threads),
     }
-    result: dict[str, object] = {"margin": args.margin, "threads": args.threads, "batch": args.batch}
+    result: dict[str, object] = {
+        "margin": args.margin,
+        "edge_views_margins": list(edge.ocr_margins),
+        "threads": args.threads,
+        "batch": args.batch,
+    }
     for name, manifest in (("openalpr_us_br", args.real), ("synthetic_nl", args.synthetic)):
         log(f"{name}: cutting ground-truth crops from {manifest} ...")
-        crops, truths = gt_crops(manifest, args.margin, args.limit)
+        crops, truths = gt_crops(manifest, margins, args.limit)
         if not crops:
             raise InputError(f"{manifest} has no plate with both text and box")
         per_reader: dict[str, object] = {}

@@ -24,9 +24,10 @@ def test_crops_are_cut_from_labelled_boxes_with_the_edge_margin(tmp_path: Path) 
         "a.png,,10,10,40,20,NL\n"  # no text: not a reading test
         "a.png,XX99ZZ,,,,,NL\n"  # no box: nothing to cut
     )
-    crops, texts = gt_crops(tmp_path / "m.csv", margin=0.1, limit=None)
+    views, texts = gt_crops(tmp_path / "m.csv", margins=(0.1, 0.0), limit=None)
     assert texts == ["GB123X"]
-    assert crops[0].shape == (24, 120, 3)  # 100 x 20 widened by 10 % on each side
+    assert views[0][0].shape == (24, 120, 3)  # 100 x 20 widened by 10 % on each side
+    assert views[0][1].shape == (20, 100, 3)  # the box itself
 
 
 def test_score_counts_exact_reads_and_characters() -> None:
