@@ -192,7 +192,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument("--split", default="train", help="manifest rows to use (column 'split')")
     p.add_argument("--manifest-repeat", type=int, default=4, help="real images count this many times per epoch")
-    p.add_argument("--minutes", type=float, default=40.0, help="training time budget (after data generation)")
+    p.add_argument(
+        "--minutes", type=float, default=50.0,
+        help="training time budget (after data generation); --total-minutes usually cuts it first",
+    )  # fmt: skip
     p.add_argument(
         "--total-minutes", type=float, default=58.0,
         help="budget of the whole run, data included: training is cut to fit it when rendering was slow",
@@ -200,7 +203,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: the cores are shared)")
+    p.add_argument(
+        "--threads", type=int, default=2,
+        help="torch CPU threads (2: this machine's two cores, with no other training running; 1 when they are shared)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--checkpoint", type=Path, default=Path("var/detector.pt"), help="torch weights saved here")
