@@ -175,7 +175,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, help="start from this exported model (same layout) instead of scratch")
     p.add_argument("--wide", action="store_true", help="the wider layout (see PlateNet)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is several times faster on a shared CPU)")
+    p.add_argument(
+        "--threads", type=int, default=2,
+        help="torch threads (2: both cores, no other training running, as for version 4; 1 when the CPU is shared)",
+    )
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
     p.add_argument("--cache", type=Path, default=Path(".cache/ocr"), help="folder to keep generated arrays in")
     p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
