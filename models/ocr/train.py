@@ -176,7 +176,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wide", action="store_true", help="the wider layout (see PlateNet)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
-        "--threads", type=int, default=2,
+        "--threads",
+        type=int,
+        default=2,
         help="torch threads (2: both cores, no other training running, as for version 4; 1 when the CPU is shared)",
     )
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
