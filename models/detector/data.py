@@ -18,8 +18,13 @@ from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "plate_detector.onnx"
-INPUT_W, INPUT_H = 640, 384
-"""Model input size: a 1280x720 frame is halved to 640x360 and padded to 640x384."""
+TRAIN_W, TRAIN_H = 640, 384
+"""Letterbox of the training images: a 1280x720 frame is halved to 640x360 and padded to 640x384. Training crops
+are zoomed 0.55-1.6x on top of it, so the network (fully convolutional) sees plates at many scales."""
+DEPLOY_W, DEPLOY_H = 800, 480
+"""Input of the exported model: a 1280x720 frame is scaled to 800x450 and padded to 800x480, so a plate is 1.25x
+as many pixels wide as in the training letterbox. The small far plates are the ones the detector misses (model
+card); int8 quantization pays for the larger input."""
 
 # Seed namespaces (first element of the seed sequence) keep training, evaluation and tests disjoint.
 TRAIN_SCENES, EVAL_SCENES, TEST_SCENES = 101, 202, 303
@@ -32,14 +37,18 @@ ROMANIAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "romanian-d
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One training image at model input size and its plate boxes (N, 4) x1, y1, x2, y2 in input pixels."""
+    """One letterboxed image and its plate boxes (N, 4) x1, y1, x2, y2 in its pixels."""
 
     image: npt.NDArray[np.uint8]
     boxes: npt.NDArray[np.float32]
 
 
-def _to_sample(frame: npt.NDArray[np.uint8], boxes: Iterable[tuple[float, float, float, float]]) -> Sample:
-    image, scale = letterbox(frame, INPUT_W, INPUT_H)
+def _to_sample(
+    frame: npt.NDArray[np.uint8],
+    boxes: Iterable[tuple[float, float, float, float]],
+    size: tuple[int, int] = (TRAIN_W, TRAIN_H),
+) -> Sample:
+    image, scale = letterbox(frame, *size)
     arr = np.array(list(boxes), np.float32).reshape(-1, 4) * scale
     return Sample(image, arr)
 
@@ -50,8 +59,8 @@ WORLD_SHARE = 0.35
 """Share of scene plates that are US-style or Brazilian (generic foreign plates of other shapes)."""
 
 
-def scene_sample(namespace: int, index: int) -> Sample:
-    """Synthetic scene number `index` of seed namespace `namespace`, at model input size.
+def scene_sample(namespace: int, index: int, size: tuple[int, int] = (TRAIN_W, TRAIN_H)) -> Sample:
+    """Synthetic scene number `index` of seed namespace `namespace`, letterboxed to `size` (width, height).
 
     Every fourth scene is a close-up or far view: plates 40-520 px wide (up to 40 % of a 1280-px frame)
     and yaw up to 45 degrees, as handheld photos and wide streets show them; another fourth has small plates
@@ -68,7 +77,7 @@ def scene_sample(namespace: int, index: int) -> Sample:
         rng, width, height, plate_width=plate_width, max_yaw=45.0 if wide else 35.0,
         world_share=WORLD_SHARE, hard_negatives=True,
     )  # fmt: skip
-    return _to_sample(scene.image, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates])
+    return _to_sample(scene.image, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], size)
 
 
 def driveby_samples(seed: int, every: int) -> list[Sample]:
@@ -82,8 +91,11 @@ def driveby_samples(seed: int, every: int) -> list[Sample]:
     return out
 
 
-def manifest_samples(manifest: Path, split: str | None) -> list[Sample]:
-    """Images and boxes of a DATA.md manifest (rows of `split` only, if given). Refuses evaluation-only sets."""
+def manifest_samples(
+    manifest: Path, split: str | None, size: tuple[int, int] = (TRAIN_W, TRAIN_H), limit: int | None = None
+) -> list[Sample]:
+    """Images and boxes of a DATA.md manifest (rows of `split` only, if given; the first `limit` images),
+    letterboxed to `size`. Refuses evaluation-only sets."""
     if any(name in str(manifest).lower() for name in EVAL_ONLY_SETS):
         raise ValueError(f"{manifest} is an evaluation-only set; it must never be used for training")
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
@@ -95,11 +107,11 @@ def manifest_samples(manifest: Path, split: str | None) -> list[Sample]:
             if row["x1"]:
                 boxes.append((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])))
     out = []
-    for rel, boxes in rows.items():
+    for rel, boxes in list(rows.items())[:limit]:
         frame = cv2.imread(str(manifest.parent / rel), cv2.IMREAD_COLOR)
         if frame is None:
             raise FileNotFoundError(f"cannot read image {manifest.parent / rel} listed in {manifest}")
-        out.append(_to_sample(frame, boxes))
+        out.append(_to_sample(frame, boxes, size))
     return out
 
 

@@ -15,8 +15,6 @@ from torch import nn
 
 from models.detector.data import (
     DEFAULT_MODEL,
-    INPUT_H,
-    INPUT_W,
     ROMANIAN,
     TRAIN_DRIVEBY_SEEDS,
     TRAIN_SCENES,
@@ -25,6 +23,7 @@ from models.detector.data import (
     manifest_samples,
     synthetic_samples,
 )
+from models.detector.export import export_deployed
 
 STRIDE = 4
 CROP_H, CROP_W = 256, 320  # training crops; the network is fully convolutional
@@ -171,17 +170,6 @@ def _batch(samples: list[Sample], idx: np.ndarray, rng: np.random.Generator) -> 
     return (torch.from_numpy(imgs.transpose(0, 3, 1, 2).copy()), *stacked)
 
 
-def export_onnx(model: nn.Module, path: Path) -> None:
-    """Export with a fixed 1x3x384x640 input (see edge/detector.py for the contract)."""
-    model.eval()
-    dummy = torch.zeros(1, 3, INPUT_H, INPUT_W)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        model, (dummy,), str(path), input_names=["image"], output_names=["heatmap", "regression"],
-        opset_version=17, dynamo=False,
-    )  # fmt: skip
-
-
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scanauto train detector", description=__doc__)
     p.add_argument("--scenes", type=int, default=2800, help="synthetic scenes to render (seed namespace 101)")
@@ -236,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict(torch.load(args.init, weights_only=True))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     # The whole command must fit its budget however busy the CPU is: training gets what data generation
-    # left of it (less a minute for saving and export), at most --minutes.
-    left = args.total_minutes * 60.0 - (time.monotonic() - t0) - 60.0
+    # left of it (less 2.5 minutes for saving, export and int8 calibration: 75 s measured), at most --minutes.
+    left = args.total_minutes * 60.0 - (time.monotonic() - t0) - 150.0
     budget = max(60.0, min(args.minutes * 60.0, left))
     print(f"training budget {budget / 60:.1f} min", flush=True)
     steps_per_epoch = max(1, len(samples) // args.batch)
@@ -279,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained {step} steps of {args.batch} crops in {(time.monotonic() - t_train) / 60:.1f} min", flush=True)
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.checkpoint)
-    export_onnx(model, args.out)
+    manifests = [m for m in (args.manifest or [ROMANIAN]) if str(m) != "none"]
+    export_deployed(model, args.out, manifests[0] if manifests else None)
     size_kb = args.out.stat().st_size / 1024
     print(f"wrote {args.out} ({size_kb:.0f} KB) after {(time.monotonic() - t0) / 60:.1f} min", flush=True)
     return 0

@@ -10,7 +10,7 @@ import pytest
 
 from contract.errors import ConfigError, InputError
 from edge.detector import Detection, DetectorSettings, PlateDetector, letterbox, nms
-from models.detector.data import DEFAULT_MODEL, TEST_SCENES
+from models.detector.data import DEFAULT_MODEL, DEPLOY_H, DEPLOY_W, TEST_SCENES
 from models.detector.evaluate import match
 from models.synth.scenes import render_scene
 
@@ -64,6 +64,14 @@ def test_letterbox_keeps_aspect() -> None:
     out, scale = letterbox(np.full((720, 1280, 3), 200, np.uint8), 640, 384)
     assert out.shape == (384, 640, 3) and scale == 0.5
     assert out[359, 639, 0] == 200 and out[360:, :].max() == 0
+
+
+def test_shipped_model_reads_frames_at_the_deployed_size(detector: PlateDetector) -> None:
+    # The edge takes H x W from the model; the shipped one is exported at 480 x 800 (models/detector/export.py).
+    assert (detector.input_height, detector.input_width) == (DEPLOY_H, DEPLOY_W) == (480, 800)
+    out, scale = letterbox(np.full((720, 1280, 3), 200, np.uint8), DEPLOY_W, DEPLOY_H)
+    assert out.shape == (480, 800, 3) and scale == 0.625
+    assert out[449, 799, 0] == 200 and out[450:, :].max() == 0
 
 
 def test_nms_drops_overlapping_boxes() -> None:
