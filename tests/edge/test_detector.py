@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -64,6 +65,14 @@ def test_letterbox_keeps_aspect() -> None:
     out, scale = letterbox(np.full((720, 1280, 3), 200, np.uint8), 640, 384)
     assert out.shape == (384, 640, 3) and scale == 0.5
     assert out[359, 639, 0] == 200 and out[360:, :].max() == 0
+
+
+def test_letterbox_halving_is_the_area_mean_the_training_images_were_made_with() -> None:
+    # Bilinear at exactly 0.5 averages each 2x2 block, as INTER_AREA did: 1280-px training frames are unchanged.
+    frame = np.random.default_rng(5).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    out, scale = letterbox(frame, 640, 384)
+    assert scale == 0.5
+    assert np.array_equal(out[:360], cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA))
 
 
 def test_shipped_model_reads_frames_at_the_deployed_size(detector: PlateDetector) -> None:
