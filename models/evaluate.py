@@ -118,18 +118,24 @@ class Score:
     found: int = 0  # boxed plates a detection matched at IoU >= 0.5
     judged_detections: int = 0  # detections on images whose boxes are all known
     true_detections: int = 0  # of those, the ones that matched a plate
+    read_found: int = 0  # boxed plates matched by a detection the edge read (its text passed the floors)
+    judged_reads: int = 0  # read detections on images whose boxes are all known
+    true_reads: int = 0  # of those, the ones that matched a plate
     texted: int = 0  # plates with a text
     exact: int = 0  # read exactly (the best text of some box on the image)
     in_candidates: int = 0  # the true text is among the image's candidates (a hotlist digest would hit)
     chars: int = 0
     char_errors: int = 0
 
-    def add_plate(self, plate: LabelledPlate, found: bool, frame: FrameReads, own_reads: Sequence[str]) -> None:
+    def add_plate(
+        self, plate: LabelledPlate, found: bool, read_found: bool, frame: FrameReads, own_reads: Sequence[str]
+    ) -> None:
         """Count one plate; `own_reads` are the reads its characters are compared with (closest counts)."""
         self.plates += 1
         if plate.box is not None:
             self.boxed += 1
             self.found += found
+            self.read_found += read_found
         if plate.text:
             self.texted += 1
             self.exact += plate.text in frame.reads
@@ -145,6 +151,10 @@ class Score:
             "plates": self.plates,
             "det_recall": _ratio(self.found, self.boxed),
             "det_precision": _ratio(self.true_detections, self.judged_detections),
+            # The same, counting only the boxes the edge turns into reads: a box whose OCR reading falls
+            # below the confidence floor or yields no candidate never leaves the car.
+            "read_box_recall": _ratio(self.read_found, self.boxed),
+            "read_box_precision": _ratio(self.true_reads, self.judged_reads),
             "exact_read_rate": _ratio(self.exact, self.texted),
             "candidate_read_rate": _ratio(self.in_candidates, self.texted),
             "char_accuracy": _ratio(self.chars - self.char_errors, self.chars),
@@ -167,10 +177,15 @@ class Evaluation:
         self.ms.append(ms)
         self.detect_ms.append(frame.detect_ms)
         self.total.images += 1
-        found = matched_boxes([p.box for p in image.plates], frame.detections, IOU_THRESHOLD)
+        truth = [p.box for p in image.plates]
+        found = matched_boxes(truth, frame.detections, IOU_THRESHOLD)
+        read = [d for d, t in zip(frame.detections, frame.texts, strict=True) if t is not None]
+        read_found = matched_boxes(truth, read, IOU_THRESHOLD)
         if image.boxes_known:
             self.total.judged_detections += len(frame.detections)
             self.total.true_detections += len(found)
+            self.total.judged_reads += len(read)
+            self.total.true_reads += len(read_found)
         # Characters: a boxed plate is compared with the read of the detection on its box; a plate
         # without a box with the closest read that no boxed plate owns.
         owned = {j for j in found.values()}
@@ -181,8 +196,8 @@ class Evaluation:
             else:
                 text = frame.texts[found[i]] if i in found else None
                 own = [text] if text is not None else []
-            self.total.add_plate(plate, i in found, frame, own)
-            self.countries.setdefault(plate.country or "?", Score()).add_plate(plate, i in found, frame, own)
+            for score in (self.total, self.countries.setdefault(plate.country or "?", Score())):
+                score.add_plate(plate, i in found, i in read_found, frame, own)
         for country in {p.country or "?" for p in image.plates}:
             self.countries[country].images += 1
 
@@ -192,6 +207,7 @@ class Evaluation:
         for country, score in sorted(self.countries.items()):
             s = score.summary()
             s.pop("det_precision")  # detections cannot be split by country on mixed images
+            s.pop("read_box_precision")
             s.pop("detections_judged")
             by_country[country] = s
         return {
@@ -246,6 +262,7 @@ def run(
     head = ("images", "plates", "det_recall", "det_precision", "exact_read_rate", "candidate_read_rate")
     print(f"{manifest}{f' [{split}]' if split else ''}: detector {detector.model_version}, OCR {reader.model_version}")
     print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
+    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in ("read_box_recall", "read_box_precision")))
     print(
         f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
         f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"

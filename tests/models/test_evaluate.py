@@ -147,6 +147,23 @@ def test_scores_recall_precision_reads_and_characters(tmp_path: Path) -> None:
     assert summary.keys() >= ISSUE_KEYS
 
 
+def test_boxes_the_edge_does_not_read_leave_the_read_box_scores(tmp_path: Path) -> None:
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[10:30, 10:110] = 50  # plate 1, read
+    # plate 2 (150-250) stays black: the OCR reads nothing there, so the edge drops the box
+    frame[60:80, 300:390] = 60  # a false box that reads as a plausible plate
+    cv2.imwrite(str(tmp_path / "a.png"), frame)
+    manifest = _manifest(tmp_path, "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n")
+    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
+    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB"})
+    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
+    summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
+    assert summary["det_recall"] == 1.0 and summary["det_precision"] == round(2 / 3, 4)
+    assert summary["read_box_recall"] == 0.5  # plate 2 was found but not read
+    assert summary["read_box_precision"] == 0.5  # two boxes read, one of them a plate
+    assert summary["by_country"]["NL"]["read_box_recall"] == 0.5  # type: ignore[index]
+
+
 def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path) -> None:
     assert TESTSET_NAMESPACE not in (TRAIN_SCENES, EVAL_SCENES, TEST_SCENES)
     first = write_testset(tmp_path / "a", 3, workers=1, progress=False)
