@@ -70,6 +70,16 @@ def test_a_read_the_ocr_barely_believes_is_dropped() -> None:
     assert candidates(probs, ALPHABET, "_", CandidateSettings(min_best_prob=0.0)) != []
 
 
+def test_a_clear_foreign_plate_survives_a_dutch_spelling_the_ocr_barely_considered() -> None:
+    # A Romanian plate read from a real dashcam frame: B90MYU (M or 4 in slot 4). Swapping in the
+    # confusable partners 8 for B and 4 for M gives 8904YU, a Dutch sidecode-2 text the OCR gives almost
+    # nothing. The Dutch prior demotes the foreign reading, but the floor judges the OCR's own belief.
+    probs = _probs({"B": 0.99}, {"9": 0.99}, {"0": 0.99}, {"M": 0.5, "4": 0.47}, {"Y": 0.99}, {"U": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got and got[0].text == "B90MYU" and got[0].sidecode is None
+    assert "8904YU" in [c.text for c in got]  # the Dutch spelling is still digested
+
+
 def test_confusable_partner_is_tried_even_when_the_ocr_barely_considered_it() -> None:
     # The OCR is sure of 'O' in a digit group, but 'BD1O34' fits no sidecode: the confusable
     # '0' (with the OCR's own tiny probability) gives the valid plate, which is digested too.
