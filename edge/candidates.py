@@ -72,9 +72,12 @@ def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettin
 
 def plausible(text: str, sidecode: int | None) -> bool:
     """Could this be a plate? A Dutch sidecode, or 4-10 characters mixing letters and digits
-    (every format we read abroad does). Shop signs and house numbers are not."""
+    (every format we read abroad does), or the shortest German form: two letters and a digit (M-A 1).
+    Shop signs and house numbers (12, 12A) are not."""
     if sidecode is not None:
         return True
+    if len(text) == 3:
+        return text[:2].isalpha() and text[2].isdigit()
     return 4 <= len(text) <= MAX_PLATE_LEN and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
 
 

@@ -103,3 +103,10 @@ def test_signs_and_house_numbers_are_not_plates_even_with_confusable_digits() ->
     assert candidates(sign, ALPHABET, "_", CandidateSettings()) == []  # not '1EHUUR'
     number = _probs({"7": 0.99}, {"7": 0.99}, {"1": 0.99}, {"1": 0.99})
     assert candidates(number, ALPHABET, "_", CandidateSettings()) == []
+
+
+def test_the_shortest_german_plate_is_read_but_house_numbers_are_not() -> None:
+    short = _probs({"M": 0.99}, {"A": 0.99}, {"1": 0.99})  # M-A 1: district, one letter, one digit
+    assert [c.text for c in candidates(short, ALPHABET, "_", CandidateSettings())][:1] == ["MA1"]
+    for house in ({"1": 0.99}, {"2": 0.99}, {"A": 0.99}), ({"7": 0.99}, {"B": 0.99}, {"C": 0.99}):
+        assert candidates(_probs(*house), ALPHABET, "_", CandidateSettings()) == []
