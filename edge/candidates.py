@@ -18,8 +18,9 @@ CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
 @dataclass(frozen=True, slots=True)
 class PlateCandidate:
     text: str  # normalised plate; never leaves the edge process
-    probability: float
+    probability: float  # the OCR's own probability of this reading (what the read event reports)
     sidecode: int | None
+    score: float  # the rank: the probability, demoted when the read looks Dutch and this text fits no sidecode
 
 
 # Characters a camera confuses with each other (both ways). A slot's best character brings its
@@ -98,11 +99,11 @@ def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSet
         code is not None and (len(t) == best_len or not settings.same_length_prior) for _, t, code in coded
     )
     scored = [
-        PlateCandidate(t, p if code is not None or not looks_dutch else p * settings.invalid_penalty, code)
+        PlateCandidate(t, p, code, p if code is not None or not looks_dutch else p * settings.invalid_penalty)
         for p, t, code in coded
     ]
     scored = [c for c in scored if plausible(c.text, c.sidecode)]
-    scored.sort(key=lambda c: -c.probability)
+    scored.sort(key=lambda c: -c.score)
     # The floor judges the OCR's own belief in its best reading, before the Dutch prior demotes it: a clear
     # foreign plate must not be dropped because a confusable spelling of it (which the OCR gives almost
     # nothing) happens to fit a Dutch sidecode.

@@ -27,7 +27,7 @@ def test_best_reading_comes_first_and_alternatives_follow_by_probability() -> No
     # G8B01B fits no sidecode, so it is demoted below every valid reading.
     texts = [c.text for c in got]
     assert "G8B01B" not in texts[:1]
-    assert all(a.probability >= b.probability for a, b in pairwise(got))
+    assert all(a.score >= b.score for a, b in pairwise(got))
 
 
 def test_confusable_alternative_that_is_a_valid_plate_is_kept() -> None:
@@ -77,6 +77,8 @@ def test_a_clear_foreign_plate_survives_a_dutch_spelling_the_ocr_barely_consider
     probs = _probs({"B": 0.99}, {"9": 0.99}, {"0": 0.99}, {"M": 0.5, "4": 0.47}, {"Y": 0.99}, {"U": 0.99})
     got = candidates(probs, ALPHABET, "_", CandidateSettings())
     assert got and got[0].text == "B90MYU" and got[0].sidecode is None
+    # The read event reports the OCR's own probability of the reading, not the rank the prior gave it.
+    assert got[0].probability > 0.4 and got[0].score < 0.03
     assert "8904YU" in [c.text for c in got]  # the Dutch spelling is still digested
 
 
