@@ -174,9 +174,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-real", action="store_true", help="synthetic crops only (no pseudo-labelled real crops)")
     p.add_argument("--min-prob", type=float, default=0.9, help="teacher's least slot probability to keep a real plate")
     p.add_argument("--init", type=Path, help="start from this exported model (same layout) instead of scratch")
-    p.add_argument(
-        "--small", dest="wide", action="store_false", help="the small layout of versions 1-4 (see PlateNet)"
-    )
+    p.add_argument("--small", dest="wide", action="store_false", help="the small layout of versions 1-4 (see PlateNet)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
         "--threads",
