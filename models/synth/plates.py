@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.sidecodes import SIDECODES, allowed_letters, format_display, match_sidecode
-from models.synth.glyphs import GLYPH_H, draw_text, text_width
+from models.synth.glyphs import GLYPH_H, draw_line, draw_text, text_width
 
 BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
 
@@ -171,17 +171,11 @@ def render_plate(text: str, rng: np.random.Generator, style: str | None = None, 
     cv2.rectangle(img, (inset, inset), (w - 1 - inset, h - 1 - inset), fg, int(rng.integers(2, 4)), cv2.LINE_AA)
 
     shown = _display_text(text, country)
-    char_h = h * rng.uniform(0.62, 0.7)
+    char_h = h * rng.uniform(0.6, 0.7)
     thickness = max(2, round(char_h * rng.uniform(0.11, 0.14)))
-    spacing = rng.uniform(0.9, 1.4)
-    unit_y = char_h / GLYPH_H
-    unit_x = unit_y * rng.uniform(0.82, 0.95)
-    avail = (right - band_w) - 2 * (inset + 6) - thickness
-    natural = text_width(shown, spacing) * unit_x
-    if natural > avail:  # squeeze long texts horizontally, as narrower fonts on real plates do
-        unit_x *= avail / natural
-        natural = avail
-    x0 = band_w + (right - band_w - natural) / 2 + rng.uniform(-3, 3)
-    y0 = (h - char_h) / 2 + rng.uniform(-2, 2)
-    draw_text(img, shown, (x0, y0), unit_x, unit_y, spacing, fg, thickness)
+    gap = thickness * rng.uniform(0.5, 1.1)
+    shift = rng.uniform(-3, 3)
+    top = (h - char_h) / 2 + rng.uniform(-2, 2)
+    left, right = band_w + inset + 6 + shift, right - inset - 6 + shift
+    draw_line(img, shown, left, right, top, char_h, rng.uniform(0.95, 1.15), gap, fg, thickness)
     return img

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from models.synth.glyphs import GLYPH_H, draw_text, text_width
+from models.synth.glyphs import draw_line
 
 BgrImage = npt.NDArray[np.uint8]
 
@@ -67,16 +67,9 @@ def _centred_text(
 def _main_text(
     img: BgrImage, shown: str, top: float, char_h: float, left: float, right: float, fg: tuple[int, int, int]
 ) -> None:
-    """The plate characters in the stroke font, squeezed to fit between `left` and `right`."""
+    """The plate characters in the stroke font, condensed to fit between `left` and `right`."""
     thickness = max(2, round(char_h * 0.12))
-    unit_y = char_h / GLYPH_H
-    unit_x = unit_y * 0.85
-    natural = text_width(shown, 1.1) * unit_x
-    avail = right - left - thickness
-    if natural > avail:
-        unit_x *= avail / natural
-        natural = avail
-    draw_text(img, shown, (left + (right - left - natural) / 2, top), unit_x, unit_y, 1.1, fg, thickness)
+    draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, thickness)
 
 
 def random_us_plate(rng: np.random.Generator) -> tuple[str, BgrImage]:

@@ -1,0 +1,81 @@
+"""`scanauto bench synth-realism`: do our synthetic plates look like real ones to a reader trained on real plates?
+
+fast-plate-ocr's pretrained global model (`../shared/peers/`, trained by its authors on 220k+ real plates of 65+
+countries; read from there, never copied) reads clean frontal renders of the generator, per plate style, and the
+project's own OCR reads the same images. A real-trained reader that fails on clean synthetic plates is a sign the
+generator draws something real plates do not look like (crowded glyphs, wrong proportions): a model trained on
+such plates need not transfer to real photographs. The peer's rate here is a realism score for the generator,
+not a target for our OCR. Prints the exact read rate of both per style; with --json the last line is one JSON
+object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.ocr_peers import PEER, fpo_reader
+from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG
+from models.synth.plates import DUTCH_STYLES, random_dutch_plate, random_foreign_plate, render_plate
+from models.synth.world_plates import random_world_plate
+
+STYLES = (*DUTCH_STYLES, "foreign_eu", "us_br")
+SEED = 20261124
+
+
+def renders(style: str, n: int, seed: int = SEED) -> tuple[list[tuple[np.ndarray]], list[str]]:
+    """`n` clean frontal plates of `style` (a Dutch style, "foreign_eu" or "us_br") and their texts."""
+    rng = np.random.default_rng([seed, STYLES.index(style)])
+    crops: list[tuple[np.ndarray]] = []
+    texts: list[str] = []
+    for _ in range(n):
+        if style in DUTCH_STYLES:
+            text = random_dutch_plate(rng)
+            img = render_plate(text, rng, style)
+        elif style == "foreign_eu":
+            text, country = random_foreign_plate(rng)
+            img = render_plate(text, rng, country=country)
+        else:
+            text, _country, img = random_world_plate(rng)
+        crops.append((img,))
+        texts.append(text)
+    return crops, texts
+
+
+def log(msg: str) -> None:
+    print(f"[bench synth-realism] {msg}", file=sys.stderr, flush=True)
+
+
+def exact(preds: list[str], truths: list[str]) -> float:
+    return round(sum(p == t for p, t in zip(preds, truths, strict=True)) / max(1, len(truths)), 4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scanauto bench synth-realism", description=__doc__)
+    p.add_argument("--plates", type=int, default=500, help="renders per style")
+    p.add_argument("--peer", type=Path, default=PEER, help="folder of fast-plate-ocr's global model")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads per reader")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = p.parse_args(argv)
+    peer = fpo_reader(args.peer / "cct_xs_v1_global.onnx", args.peer / "plate_config.yaml", args.threads, 64)
+    ours = fpo_reader(DEFAULT_OCR, DEFAULT_OCR_CONFIG, args.threads, 64)
+    result: dict[str, object] = {"plates_per_style": args.plates, "seed": SEED}
+    t0 = time.perf_counter()
+    for k, style in enumerate(STYLES):
+        crops, texts = renders(style, args.plates)
+        row = {"peer_exact": exact(peer(crops), texts), "scanauto_exact": exact(ours(crops), texts)}
+        result[style] = row
+        print(f"{style:18s} {row}", flush=True)
+        log(f"{k + 1}/{len(STYLES)} styles, {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
