@@ -29,13 +29,13 @@ from edge.ocr import PlateReader, fuse_views
 from edge.pipeline import PipelineSettings, crop_box
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG, edit_distance
 from models.manifest import read_manifest
+from models.shared import PEER_OCR, SHARED
 
 BgrImage = npt.NDArray[np.uint8]
 Views = tuple[BgrImage, ...]  # one plate cut at several margins
 ReadFn = Callable[[list[Views]], list[str]]
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-PEER = SHARED / "peers" / "fast-plate-ocr-cct-xs-v1-global"
+PEER = PEER_OCR
 OPENALPR = SHARED / "data" / "openalpr-us-br" / "manifest.csv"
 SYNTHETIC = ROOT / "var" / "testset" / "manifest.csv"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

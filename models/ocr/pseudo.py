@@ -28,12 +28,11 @@ from tqdm import tqdm
 
 from models.manifest import read_manifest
 from models.ocr.dataset import encode, to_model_input
+from models.shared import PEER_OCR, SHARED
 from models.synth import photometric
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
-TEACHER = SHARED / "peers" / "fast-plate-ocr-cct-xs-v1-global"
+TEACHER = PEER_OCR
 EDGE_MARGIN = 0.08
 # Romanian car plates: B + 2-3 digits + 3 letters (Bucharest), county code + 2 digits + 3 letters,
 # and temporary/red plates (county code + up to 6 digits).
