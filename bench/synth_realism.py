@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.ocr_peers import PEER, fpo_reader
+from bench.ocr_peers import PEER, fpo_reader, score
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG
 from models.synth.plates import DUTCH_STYLES, random_dutch_plate, random_foreign_plate, render_plate
 from models.synth.world_plates import random_world_plate
@@ -52,7 +52,8 @@ def log(msg: str) -> None:
 
 
 def exact(preds: list[str], truths: list[str]) -> float:
-    return round(sum(p == t for p, t in zip(preds, truths, strict=True)) / max(1, len(truths)), 4)
+    """Exact read rate, scored as `bench ocr-peers` scores it."""
+    return float(score(preds, truths)["exact_read_rate"])
 
 
 def main(argv: list[str] | None = None) -> int:
