@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from models.synth import photometric
+from models.synth import photometric, typefaces
 from models.synth.cars import paste, perspective, render_car, warp_points
 from models.synth.plates import (
     DUTCH_STYLES,
@@ -25,6 +25,11 @@ FOREIGN_SHARE = 0.15
 SCENE_SHARE = 0.6
 """Share of crops cut from a car in a street-camera view (the scene generator's car, perspective and
 camera chain), the rest are plates warped alone (`_detector_crop`); see `make_crop`."""
+TYPEFACE_SHARE = {"NL": 0.12, "foreign": 0.6, "world": 0.6}
+"""Share of crops whose characters are drawn in an outline typeface (`models.synth.typefaces`) instead of the
+stroke font: most real foreign and US/BR plates use other faces than ours; a few Dutch ones keep the reader
+from hanging on one drawing of the Dutch font. The choice has its own random stream, so every other draw of
+a crop is the same as without it."""
 EDGE_MARGIN = 0.08
 """The edge's crop margin (`edge.pipeline.PipelineSettings.crop_margin`): scene crops are cut like the edge cuts."""
 # OCR training sees old styles more often than the street does, so that it learns to read them.
@@ -227,6 +232,12 @@ def _degrade(img: BgrImage, rng: np.random.Generator) -> BgrImage:
     return img
 
 
+def _typeface(seed: int, index: int, kind: str) -> typefaces.Typeface | None:
+    """The outline typeface crop `index` is drawn in, or None for the stroke font (TYPEFACE_SHARE[kind])."""
+    rng = np.random.default_rng([seed, index, 11])
+    return typefaces.random_typeface(rng) if rng.random() < TYPEFACE_SHARE[kind] else None
+
+
 def random_plate_text(rng: np.random.Generator) -> tuple[str, str, str | None]:
     """Text, country and style of a plate for OCR training: Dutch majority, FOREIGN_SHARE foreign."""
     if rng.random() < FOREIGN_SHARE:
@@ -246,7 +257,8 @@ def make_crop(seed: int, index: int, clean: bool = False) -> Crop:
     """
     rng = np.random.default_rng([seed, index])
     text, country, style = random_plate_text(rng)
-    plate = render_plate(text, rng, style=style, country=country)
+    face = _typeface(seed, index, "NL" if country == "NL" else "foreign")
+    plate = render_plate(text, rng, style=style, country=country, typeface=face)
     if clean:
         h, w = plate.shape[:2]
         mx, my, grey = round(0.08 * w), round(0.25 * h), int(rng.integers(40, 200))
@@ -273,7 +285,7 @@ def make_world_crop(seed: int, index: int) -> Crop:
     from models.synth.world_plates import random_world_plate
 
     rng = np.random.default_rng([seed, index, 7])
-    text, country, plate = random_world_plate(rng)
+    text, country, plate = random_world_plate(rng, _typeface(seed, index, "world"))
     _dirt_and_glare(plate, rng)
     _fixtures(plate, rng)
     if rng.random() < SCENE_SHARE:

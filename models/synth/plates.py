@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.sidecodes import SIDECODES, allowed_letters, format_display, match_sidecode
+from models.synth import typefaces
 from models.synth.glyphs import GLYPH_H, draw_line, draw_text, text_width
 
 BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
@@ -140,8 +141,15 @@ def _draw_band(img: BgrImage, width: int, sign: str, rng: np.random.Generator) -
     draw_text(img, sign, (x0, h * 0.6), unit_x, unit_y, 1.4, _WHITE, max(1, round(h * 0.02)))
 
 
-def render_plate(text: str, rng: np.random.Generator, style: str | None = None, country: str = "NL") -> BgrImage:
-    """A frontal plate image (BGR uint8, PLATE_H x PLATE_W) showing `text` in `style`."""
+def render_plate(
+    text: str,
+    rng: np.random.Generator,
+    style: str | None = None,
+    country: str = "NL",
+    typeface: typefaces.Typeface | None = None,
+) -> BgrImage:
+    """A frontal plate image (BGR uint8, PLATE_H x PLATE_W) showing `text` in `style`, its characters in the
+    stroke font or in `typeface` (the same random draws either way)."""
     style = style or _choose_style(text, country, rng)
     if style not in (*DUTCH_STYLES, "eu_white"):
         raise ValueError(f"unknown plate style {style!r}; expected one of {(*DUTCH_STYLES, 'eu_white')}")
@@ -177,5 +185,9 @@ def render_plate(text: str, rng: np.random.Generator, style: str | None = None, 
     shift = rng.uniform(-3, 3)
     top = (h - char_h) / 2 + rng.uniform(-2, 2)
     left, right = band_w + inset + 6 + shift, right - inset - 6 + shift
-    draw_line(img, shown, left, right, top, char_h, rng.uniform(0.95, 1.15), gap, fg, thickness)
+    width = rng.uniform(0.95, 1.15)
+    if typeface is None:
+        draw_line(img, shown, left, right, top, char_h, width, gap, fg, thickness)
+    else:
+        typefaces.draw_line(img, shown, left, right, top, char_h, width, gap, fg, typeface)
     return img

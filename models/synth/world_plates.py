@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from models.synth import typefaces
 from models.synth.glyphs import draw_line
+from models.synth.typefaces import Typeface
 
 BgrImage = npt.NDArray[np.uint8]
 
@@ -65,14 +67,24 @@ def _centred_text(
 
 
 def _main_text(
-    img: BgrImage, shown: str, top: float, char_h: float, left: float, right: float, fg: tuple[int, int, int]
+    img: BgrImage,
+    shown: str,
+    top: float,
+    char_h: float,
+    left: float,
+    right: float,
+    fg: tuple[int, int, int],
+    typeface: Typeface | None,
 ) -> None:
-    """The plate characters in the stroke font, condensed to fit between `left` and `right`."""
+    """The plate characters in the stroke font (or `typeface`), condensed to fit between `left` and `right`."""
     thickness = max(2, round(char_h * 0.12))
-    draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, thickness)
+    if typeface is None:
+        draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, thickness)
+    else:
+        typefaces.draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, typeface)
 
 
-def random_us_plate(rng: np.random.Generator) -> tuple[str, BgrImage]:
+def random_us_plate(rng: np.random.Generator, typeface: Typeface | None = None) -> tuple[str, BgrImage]:
     """A US-style plate (2:1, 360 x 180 px): normalised text and image."""
     fmt = int(rng.integers(4))
     if fmt == 0:
@@ -118,11 +130,11 @@ def random_us_plate(rng: np.random.Generator) -> tuple[str, BgrImage]:
         sx = 10 if rng.random() < 0.5 else w - 62
         cv2.rectangle(img, (sx, 8), (sx + 52, 40), _jitter((40, 160, 60), rng, 80), -1)
     char_h = h * rng.uniform(0.38, 0.48)
-    _main_text(img, shown, h * 0.5 - char_h / 2 + rng.uniform(-4, 4), char_h, 12, w - 12, fg)
+    _main_text(img, shown, h * 0.5 - char_h / 2 + rng.uniform(-4, 4), char_h, 12, w - 12, fg, typeface)
     return text, img
 
 
-def random_br_plate(rng: np.random.Generator) -> tuple[str, BgrImage]:
+def random_br_plate(rng: np.random.Generator, typeface: Typeface | None = None) -> tuple[str, BgrImage]:
     """A Brazilian plate (400 x 130 mm, 3.1:1, 400 x 130 px): Mercosul (LLLNLNN) or old grey (LLL-NNNN)."""
     h, w = 130, 400
     img = np.empty((h, w, 3), np.uint8)
@@ -147,14 +159,15 @@ def random_br_plate(rng: np.random.Generator) -> tuple[str, BgrImage]:
                       (30, 30, 30), rng)  # fmt: skip
         fg = (25, 25, 25)
         top, char_h = h * 0.3, h * 0.58
-    _main_text(img, shown, top, char_h, 10, w - 10, fg)
+    _main_text(img, shown, top, char_h, 10, w - 10, fg, typeface)
     return text, img
 
 
-def random_world_plate(rng: np.random.Generator) -> tuple[str, str, BgrImage]:
-    """A US-style (60 %) or Brazilian (40 %) plate: normalised text, country code and image."""
+def random_world_plate(rng: np.random.Generator, typeface: Typeface | None = None) -> tuple[str, str, BgrImage]:
+    """A US-style (60 %) or Brazilian (40 %) plate: normalised text, country code and image (characters in
+    the stroke font, or in `typeface`)."""
     if rng.random() < 0.6:
-        text, img = random_us_plate(rng)
+        text, img = random_us_plate(rng, typeface)
         return text, "US", img
-    text, img = random_br_plate(rng)
+    text, img = random_br_plate(rng, typeface)
     return text, "BR", img
