@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from models.synth.typefaces import Typeface, draw_outline_line
+
 Stroke = list[tuple[float, float]]
 GLYPH_W = 5.0
 GLYPH_H = 10.0
@@ -107,14 +109,19 @@ def draw_line(
     gap: float,
     color: tuple[int, int, int],
     thickness: int,
+    typeface: Typeface | None = None,
 ) -> None:
     """Draw `text` centred between `left` and `right` (pixels), glyphs `char_h` px tall and `width` x as wide as
-    the font's natural cell, with `gap` px of background between the ink of neighbouring glyphs.
+    the font's natural cell, with `gap` px of background between the ink of neighbouring glyphs; in the stroke
+    font `thickness` px wide, or in the outline `typeface` (`models.synth.typefaces`) when one is given.
 
     Real plates keep a clear gap between characters (the UK standard: 11 mm between 50 mm characters drawn with a
     14 mm stroke): a text too long for the plate is condensed, not crowded. The glyphs narrow first (down to 60 %
     of `width`), then the gaps shrink (down to half), then the glyphs narrow further.
     """
+    if typeface is not None:
+        draw_outline_line(img, text, (left, top, right, top + char_h), (width, gap), color, typeface)
+        return
     if not text:
         return
     unit_y = char_h / GLYPH_H

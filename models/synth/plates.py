@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.sidecodes import SIDECODES, allowed_letters, format_display, match_sidecode
-from models.synth import typefaces
 from models.synth.glyphs import GLYPH_H, draw_line, draw_text, text_width
+from models.synth.typefaces import Typeface
 
 BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
 
@@ -146,7 +146,7 @@ def render_plate(
     rng: np.random.Generator,
     style: str | None = None,
     country: str = "NL",
-    typeface: typefaces.Typeface | None = None,
+    typeface: Typeface | None = None,
 ) -> BgrImage:
     """A frontal plate image (BGR uint8, PLATE_H x PLATE_W) showing `text` in `style`, its characters in the
     stroke font or in `typeface` (the same random draws either way)."""
@@ -185,9 +185,5 @@ def render_plate(
     shift = rng.uniform(-3, 3)
     top = (h - char_h) / 2 + rng.uniform(-2, 2)
     left, right = band_w + inset + 6 + shift, right - inset - 6 + shift
-    width = rng.uniform(0.95, 1.15)
-    if typeface is None:
-        draw_line(img, shown, left, right, top, char_h, width, gap, fg, thickness)
-    else:
-        typefaces.draw_line(img, shown, left, right, top, char_h, width, gap, fg, typeface)
+    draw_line(img, shown, left, right, top, char_h, rng.uniform(0.95, 1.15), gap, fg, thickness, typeface)
     return img

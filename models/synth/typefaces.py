@@ -93,23 +93,22 @@ def _glyph(path: Path, ch: str) -> npt.NDArray[np.float32]:
     return mask[:, cols[0] : cols[-1] + 1]
 
 
-def draw_line(
+def draw_outline_line(
     img: npt.NDArray[np.uint8],
     text: str,
-    left: float,
-    right: float,
-    top: float,
-    char_h: float,
-    width: float,
-    gap: float,
+    span: tuple[float, float, float, float],
+    spacing: tuple[float, float],
     color: tuple[int, int, int],
     face: Typeface,
 ) -> None:
-    """`models.synth.glyphs.draw_line` in an outline typeface: `text` centred between `left` and `right`,
-    capitals `char_h` px tall from `top`, `gap` px between the ink of neighbouring glyphs; a text too long
-    narrows its glyphs (to 60 %), then its gaps (to half), then its glyphs again."""
+    """`models.synth.glyphs.draw_line` in an outline typeface: `text` centred in `span` (left, top, right, bottom
+    px; capitals as tall as the span), glyphs `spacing[0]` x their drawn width with `spacing[1]` px between the
+    ink of neighbours; a text too long narrows its glyphs (to 60 %), then its gaps (to half), then its glyphs."""
     if not text:
         return
+    left, top, right, bottom = span
+    width, gap = spacing
+    char_h = bottom - top
     scale = char_h / _RENDER_CAP
     inked = [ch for ch in text if ch != " "]
     masks = [_glyph(face.path, ch) for ch in inked]

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from models.synth import typefaces
 from models.synth.glyphs import draw_line
 from models.synth.typefaces import Typeface
 
@@ -78,10 +77,7 @@ def _main_text(
 ) -> None:
     """The plate characters in the stroke font (or `typeface`), condensed to fit between `left` and `right`."""
     thickness = max(2, round(char_h * 0.12))
-    if typeface is None:
-        draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, thickness)
-    else:
-        typefaces.draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, typeface)
+    draw_line(img, shown, left, right, top, char_h, 0.9, 0.7 * thickness, fg, thickness, typeface)
 
 
 def random_us_plate(rng: np.random.Generator, typeface: Typeface | None = None) -> tuple[str, BgrImage]:

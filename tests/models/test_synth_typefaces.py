@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from models.synth import crops, typefaces
+from models.synth.glyphs import draw_line
 from models.synth.plates import render_plate
 from models.synth.world_plates import random_world_plate
 
@@ -21,16 +22,16 @@ def _ink_runs(img: np.ndarray) -> int:
 def test_every_face_keeps_a_gap_between_characters(path: object) -> None:
     face = typefaces.Typeface(path, 0.8)  # type: ignore[arg-type]
     img = np.full((110, 520, 3), 255, np.uint8)
-    typefaces.draw_line(img, "XB-138-G", 50.0, 500.0, 20.0, 70.0, 1.0, 6.0, (0, 0, 0), face)
+    draw_line(img, "XB-138-G", 50.0, 500.0, 20.0, 70.0, 1.0, 6.0, (0, 0, 0), 9, face)
     assert _ink_runs(img) == len("XB-138-G")
     rows = np.flatnonzero((img.min(axis=2) < 128).any(axis=1))
-    assert 20 - 6 <= rows.min() and rows.max() <= 20 + 70 + 6  # capitals 70 px tall, round ones overshoot a little
+    assert rows.min() >= 20 - 6 and rows.max() <= 20 + 70 + 6  # capitals 70 px tall, round ones overshoot a little
 
 
 def test_a_too_long_text_is_condensed_inside_the_plate() -> None:
     face = typefaces.Typeface(typefaces.font_files()[2], 1.05)  # the widest: Roboto Black, set wide
     img = np.full((110, 520, 3), 255, np.uint8)
-    typefaces.draw_line(img, "WMW 8888 ZZQ", 50.0, 500.0, 20.0, 70.0, 1.0, 6.0, (0, 0, 0), face)
+    draw_line(img, "WMW 8888 ZZQ", 50.0, 500.0, 20.0, 70.0, 1.0, 6.0, (0, 0, 0), 9, face)
     inked = np.flatnonzero((img.min(axis=2) < 128).any(axis=0))
     assert inked.min() >= 49 and inked.max() <= 501
     assert _ink_runs(img) == len("WMW8888ZZQ")
