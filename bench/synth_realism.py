@@ -5,8 +5,10 @@ countries; read from there, never copied) reads clean frontal renders of the gen
 project's own OCR reads the same images. A real-trained reader that fails on clean synthetic plates is a sign the
 generator draws something real plates do not look like (crowded glyphs, wrong proportions): a model trained on
 such plates need not transfer to real photographs. The peer's rate here is a realism score for the generator,
-not a target for our OCR. Prints the exact read rate of both per style; with --json the last line is one JSON
-object.
+not a target for our OCR. The last two rows draw Dutch (yellow, EU band) and foreign plates in the outline
+typefaces some OCR training plates use (`models.synth.typefaces`): how both readers do on characters in other
+shapes than our stroke font. Prints the exact read rate of both per style; with --json the last line is one
+JSON object.
 """
 
 from __future__ import annotations
@@ -22,24 +24,30 @@ import numpy as np
 from bench.ocr_peers import PEER, fpo_reader, score
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG
 from models.synth.plates import DUTCH_STYLES, random_dutch_plate, random_foreign_plate, render_plate
+from models.synth.typefaces import random_typeface
 from models.synth.world_plates import random_world_plate
 
-STYLES = (*DUTCH_STYLES, "foreign_eu", "us_br")
+STYLES = (*DUTCH_STYLES, "foreign_eu", "us_br", "dutch_outline", "foreign_outline")
 SEED = 20261124
 
 
 def renders(style: str, n: int, seed: int = SEED) -> tuple[list[tuple[np.ndarray]], list[str]]:
-    """`n` clean frontal plates of `style` (a Dutch style, "foreign_eu" or "us_br") and their texts."""
+    """`n` clean frontal plates of `style` (one of STYLES) and their texts."""
     rng = np.random.default_rng([seed, STYLES.index(style)])
+    faces = np.random.default_rng([seed, STYLES.index(style), 11])
     crops: list[tuple[np.ndarray]] = []
     texts: list[str] = []
     for _ in range(n):
         if style in DUTCH_STYLES:
             text = random_dutch_plate(rng)
             img = render_plate(text, rng, style)
-        elif style == "foreign_eu":
+        elif style == "dutch_outline":
+            text = random_dutch_plate(rng)
+            img = render_plate(text, rng, "nl_yellow_eu", typeface=random_typeface(faces))
+        elif style in ("foreign_eu", "foreign_outline"):
             text, country = random_foreign_plate(rng)
-            img = render_plate(text, rng, country=country)
+            face = random_typeface(faces) if style == "foreign_outline" else None
+            img = render_plate(text, rng, country=country, typeface=face)
         else:
             text, _country, img = random_world_plate(rng)
         crops.append((img,))
@@ -61,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plates", type=int, default=500, help="renders per style")
     p.add_argument("--peer", type=Path, default=PEER, help="folder of fast-plate-ocr's global model")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads per reader")
+    p.add_argument("--ocr-model", type=Path, default=DEFAULT_OCR, help="our OCR model (ONNX)")
+    p.add_argument("--ocr-config", type=Path, default=DEFAULT_OCR_CONFIG, help="its plate_config.yaml")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
     peer = fpo_reader(args.peer / "cct_xs_v1_global.onnx", args.peer / "plate_config.yaml", args.threads, 64)
-    ours = fpo_reader(DEFAULT_OCR, DEFAULT_OCR_CONFIG, args.threads, 64)
+    ours = fpo_reader(args.ocr_model, args.ocr_config, args.threads, 64)
     result: dict[str, object] = {"plates_per_style": args.plates, "seed": SEED}
     t0 = time.perf_counter()
     for k, style in enumerate(STYLES):

@@ -29,7 +29,7 @@ def test_every_face_keeps_a_gap_between_characters(path: object) -> None:
 
 
 def test_a_too_long_text_is_condensed_inside_the_plate() -> None:
-    face = typefaces.Typeface(typefaces.font_files()[2], 1.05)  # the widest: Roboto Black, set wide
+    face = typefaces.Typeface(typefaces.font_files()[2], 0.9)  # the widest: Roboto Black, set widest
     img = np.full((110, 520, 3), 255, np.uint8)
     draw_line(img, "WMW 8888 ZZQ", 50.0, 500.0, 20.0, 70.0, 1.0, 6.0, (0, 0, 0), 9, face)
     inked = np.flatnonzero((img.min(axis=2) < 128).any(axis=0))
