@@ -25,9 +25,10 @@ FOREIGN_SHARE = 0.15
 SCENE_SHARE = 0.6
 """Share of crops cut from a car in a street-camera view (the scene generator's car, perspective and
 camera chain), the rest are plates warped alone (`_detector_crop`); see `make_crop`."""
-TYPEFACE_SHARE = {"NL": 0.04, "foreign": 0.6, "world": 0.6}
+TYPEFACE_SHARE = {"NL": 0.04, "foreign": 0.2, "world": 0.6}
 """Share of crops whose characters are drawn in an outline typeface (`models.synth.typefaces`) instead of the
-stroke font: most real foreign and US/BR plates use other faces than ours; a few Dutch ones keep the reader
+stroke font: most real US/BR plates use other faces than ours, and so do many foreign EU ones (a smaller share:
+the stroke font is close to several EU faces); a few Dutch ones keep the reader
 from hanging on one drawing of the Dutch font. The choice has its own random stream, so every other draw of
 a crop is the same as without it."""
 EDGE_MARGIN = 0.08
