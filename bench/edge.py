@@ -1,6 +1,6 @@
 """`scanauto bench edge`: the full edge pipeline on a deterministic 1280x720, 30 fps drive-by video.
 
-Renders the video once (cached), then runs the edge with the embedded broker: paced at the
+Renders the video once (cached per spec and generator code), then runs the edge with the embedded broker: paced at the
 video's frame rate like a live camera (target: 0 dropped frames) and unpaced (as fast as it
 goes). Prints fps, frame latency p50/p99, ms per stage, reads vs expected reads, dropped frames
 and CPU use; with --json the last line is one JSON object (the paced run's figures at the top
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from edge.frames import VideoFileSource
 from edge.outbox import OutboxSettings
 from edge.pipeline import FinishedRead
 from edge.service import EdgeService, EdgeSettings
+from models import synth
 from models.synth.video import DriveBySpec, DriveByTruth, build_driveby, render_driveby
 from scanauto.broker import EmbeddedBroker
 
@@ -41,9 +43,24 @@ def spec_for(args: argparse.Namespace) -> DriveBySpec:
     return DriveBySpec(seed=args.seed, n_cars=cars, fps=30, width=1280, height=720, duration_s=args.seconds)
 
 
+def generator_fingerprint() -> str:
+    """8 hex digits of a sha256 over the generator's source (`models/synth/*.py`): a video drawn by other
+    generator code is never reused, since the truth is recomputed by the current code."""
+    digest = hashlib.sha256()
+    for source in sorted(Path(synth.__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def video_path(spec: DriveBySpec, cache: Path) -> Path:
+    """Where the video of `spec`, drawn by the current generator, is cached."""
+    name = f"driveby-{spec.seed}-{spec.n_cars}cars-{spec.duration_s:g}s-{spec.width}x{spec.height}"
+    return cache / f"{name}-{generator_fingerprint()}.mp4"
+
+
 def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
-    """The rendered video (cached by its spec) and its truth (recomputed in RAM, never written)."""
-    path = cache / f"driveby-{spec.seed}-{spec.n_cars}cars-{spec.duration_s:g}s-{spec.width}x{spec.height}.mp4"
+    """The rendered video (cached by its spec and generator) and its truth (recomputed in RAM, never written)."""
+    path = video_path(spec, cache)
     if path.is_file():
         log(f"reusing {path}")
         return path, build_driveby(spec).truth

@@ -16,11 +16,10 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch import nn
 
 from models.detector.data import (
     DEFAULT_MODEL,
@@ -32,16 +31,25 @@ from models.detector.data import (
     scene_sample,
 )
 
+if TYPE_CHECKING:
+    from torch import nn
+
 CALIBRATION_SCENES = 100
 """Training scenes (seed namespace 101, indices 0-99) that calibrate the int8 activation ranges."""
 CALIBRATION_REAL = 50
 """Real training frames (the first of romanian-dashcam's train split) added to the calibration images."""
+CALIBRATION_CHUNK = 10
+"""Images whose activations onnxruntime holds at once while calibrating: it keeps every activation of every image
+it was given until it builds the histograms (about 0.1 GB per image at the deployed size), so 150 images in one
+call peaked near 15 GB; in chunks of 10 the histograms grow chunk by chunk."""
 FLOAT_NODES = ("/heat/Conv", "/reg/Conv", "/Sigmoid")
 """Nodes kept in float: the heatmap and box heads and the sigmoid."""
 
 
 def export_float(model: nn.Module, path: Path, height: int = DEPLOY_H, width: int = DEPLOY_W) -> None:
     """Float32 ONNX (opset 17) with a fixed 1x3xHxW input `image` and outputs `heatmap`, `regression`."""
+    import torch
+
     model.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
@@ -59,6 +67,12 @@ def calibration_images(manifest: Path | None = ROMANIAN) -> list[npt.NDArray[np.
     return images
 
 
+def calibration_chunk(n_images: int) -> int:
+    """Images per calibration chunk: the largest divisor of `n_images` up to CALIBRATION_CHUNK (onnxruntime
+    needs equal chunks)."""
+    return max(d for d in range(1, min(CALIBRATION_CHUNK, n_images) + 1) if n_images % d == 0)
+
+
 def quantize_int8(float_path: Path, out: Path, images: Sequence[npt.NDArray[np.uint8]]) -> None:
     """Static int8 quantization of `float_path` into `out`, activations calibrated on `images` (BGR, H x W x 3)."""
     from onnxruntime.quantization import (
@@ -71,8 +85,16 @@ def quantize_int8(float_path: Path, out: Path, images: Sequence[npt.NDArray[np.u
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
+        """The images in order; onnxruntime asks for one chunk at a time (`set_range`)."""
+
         def __init__(self) -> None:
             self._it: Iterator[npt.NDArray[np.uint8]] = iter(images)
+
+        def __len__(self) -> int:
+            return len(images)
+
+        def set_range(self, start_index: int, end_index: int) -> None:
+            self._it = iter(images[start_index:end_index])
 
         def get_next(self) -> dict[str, npt.NDArray[np.float32]] | None:
             img = next(self._it, None)
@@ -88,6 +110,7 @@ def quantize_int8(float_path: Path, out: Path, images: Sequence[npt.NDArray[np.u
             str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=list(FLOAT_NODES),
             calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibStridedMinMax": calibration_chunk(len(images))},
         )  # fmt: skip
 
 
@@ -104,6 +127,8 @@ def export_deployed(model: nn.Module, out: Path, manifest: Path | None = ROMANIA
 
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     from models.detector.train import PlateNet
 
     p = argparse.ArgumentParser(prog="python -m models.detector.export", description=__doc__.split("\n\n")[0])

@@ -1,0 +1,81 @@
+"""The detector's int8 export: activations calibrated chunk by chunk, so memory stays bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnxruntime.quantization import calibrate
+
+from models.detector.export import CALIBRATION_CHUNK, calibration_chunk, quantize_int8
+
+SIZE = 32
+
+
+def tiny_detector(path: Path) -> None:
+    """A two-layer stand-in with the detector's contract: `image` in, `heatmap` (sigmoid) and `regression` out."""
+    rng = np.random.default_rng(0)
+
+    def weight(name: str, shape: tuple[int, ...]) -> onnx.TensorProto:
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.3).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], name="/c1/Conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="/c1/Relu"),
+        helper.make_node("Conv", ["r1", "wh", "bh"], ["h"], name="/heat/Conv"),
+        helper.make_node("Sigmoid", ["h"], ["heatmap"], name="/Sigmoid"),
+        helper.make_node("Conv", ["r1", "wr", "br"], ["regression"], name="/reg/Conv"),
+    ]
+    inits = [
+        weight("w1", (8, 3, 3, 3)), weight("b1", (8,)), weight("wh", (1, 8, 1, 1)), weight("bh", (1,)),
+        weight("wr", (4, 8, 1, 1)), weight("br", (4,)),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("heatmap", TensorProto.FLOAT, [1, 1, SIZE, SIZE]),
+         helper.make_tensor_value_info("regression", TensorProto.FLOAT, [1, 4, SIZE, SIZE])],
+        inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+@pytest.mark.parametrize(("n_images", "chunk"), [(150, 10), (100, 10), (25, 5), (7, 7), (149, 1), (1, 1)])
+def test_calibration_chunks_are_equal_and_at_most_the_limit(n_images: int, chunk: int) -> None:
+    assert calibration_chunk(n_images) == chunk
+    assert chunk <= CALIBRATION_CHUNK and n_images % chunk == 0
+
+
+def test_int8_export_calibrates_chunk_by_chunk_and_keeps_the_float_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunks: list[int] = []
+    collect = calibrate.HistogramCollector.collect
+
+    def counting_collect(self: calibrate.HistogramCollector, name_to_arr: dict[str, list[np.ndarray]]) -> None:
+        chunks.append(len(next(iter(name_to_arr.values()))))
+        collect(self, name_to_arr)
+
+    monkeypatch.setattr(calibrate.HistogramCollector, "collect", counting_collect)
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(30)]
+    float_path, int8_path = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    tiny_detector(float_path)
+
+    quantize_int8(float_path, int8_path, images)
+
+    assert chunks == [CALIBRATION_CHUNK] * 3  # never all 30 images' activations at once
+    ops = {node.op_type for node in onnx.load(int8_path).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    x = {"image": (images[0].astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    want = ort.InferenceSession(str(float_path), opts, providers=["CPUExecutionProvider"]).run(None, x)
+    got = ort.InferenceSession(str(int8_path), opts, providers=["CPUExecutionProvider"]).run(None, x)
+    assert np.abs(got[0] - want[0]).max() < 0.05  # heatmap scores, 0..1
+    assert np.abs(got[1] - want[1]).max() < 0.05 * np.abs(want[1]).max()
