@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -43,19 +42,11 @@ def spec_for(args: argparse.Namespace) -> DriveBySpec:
     return DriveBySpec(seed=args.seed, n_cars=cars, fps=30, width=1280, height=720, duration_s=args.seconds)
 
 
-def generator_fingerprint() -> str:
-    """8 hex digits of a sha256 over the generator's source (`models/synth/*.py`): a video drawn by other
-    generator code is never reused, since the truth is recomputed by the current code."""
-    digest = hashlib.sha256()
-    for source in sorted(Path(synth.__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()[:8]
-
-
 def video_path(spec: DriveBySpec, cache: Path) -> Path:
-    """Where the video of `spec`, drawn by the current generator, is cached."""
+    """Where the video of `spec`, drawn by the current generator, is cached: the truth is recomputed by the
+    current code, so a video drawn by other generator code is never reused."""
     name = f"driveby-{spec.seed}-{spec.n_cars}cars-{spec.duration_s:g}s-{spec.width}x{spec.height}"
-    return cache / f"{name}-{generator_fingerprint()}.mp4"
+    return cache / f"{name}-{synth.source_fingerprint()}.mp4"
 
 
 def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:

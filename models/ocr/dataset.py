@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from models.synth import source_fingerprint
 from models.synth.crops import Crop, make_crops
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
@@ -28,6 +30,14 @@ EDGE_MARGIN = 0.08  # edge.pipeline.PipelineSettings.crop_margin
 """Crop sets by seed: training and validation seeds are never used by evaluate.py, and vice versa."""
 
 _CHUNK = 250
+
+
+def data_tag() -> str:
+    """What the training caches are keyed by: DATA_VERSION and a fingerprint of the code that draws the crops
+    (`models/synth`, this module, the pseudo-labels), so arrays drawn by other code are never reused even
+    when nobody bumped DATA_VERSION."""
+    here = Path(__file__).parent
+    return f"{DATA_VERSION}-{source_fingerprint(here / 'dataset.py', here / 'pseudo.py')}"
 
 
 def encode(text: str) -> npt.NDArray[np.int64]:

@@ -19,7 +19,6 @@ from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
     CLEAN_SEED,
-    DATA_VERSION,
     IMG_H,
     IMG_W,
     MAX_SLOTS,
@@ -28,6 +27,7 @@ from models.ocr.dataset import (
     VALID_SEED,
     WORLD_SEED,
     CropStream,
+    data_tag,
     generate_arrays,
 )
 
@@ -196,7 +196,7 @@ def _cache_path(
     args: argparse.Namespace, seed: int, count: int, world: bool = False, clean: bool = False
 ) -> Path | None:
     kind = "world-" if world else "clean-" if clean else ""
-    return args.cache / f"ocr-v{DATA_VERSION}-{kind}{seed}-{count}.npz" if args.cache else None
+    return args.cache / f"ocr-v{data_tag()}-{kind}{seed}-{count}.npz" if args.cache else None
 
 
 def _arrays(
@@ -260,7 +260,7 @@ def _real(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.NDArray[
         print(f"real crops: kept {len(kept)} of {seen} train-split plates ({len(texts)} distinct texts)", flush=True)
         return pseudo.real_arrays(kept, args.real_variants)
 
-    return _cached(f"ocr-real-v{DATA_VERSION}-p{args.min_prob}-x{args.real_variants}.npz", args, make)
+    return _cached(f"ocr-real-v{data_tag()}-p{args.min_prob}-x{args.real_variants}.npz", args, make)
 
 
 def _scene_valid(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -269,7 +269,7 @@ def _scene_valid(args: argparse.Namespace) -> tuple[npt.NDArray[np.uint8], npt.N
     from models.ocr.dataset import scene_arrays
 
     return _cached(
-        f"ocr-scenes-v{DATA_VERSION}-{args.scene_valid}.npz",
+        f"ocr-scenes-v{data_tag()}-{args.scene_valid}.npz",
         args,
         lambda: scene_arrays(SCENE_VALID_NAMESPACE, args.scene_valid, args.workers),
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import pytest
 
 from bench import edge as bench_edge
+from models import synth
 from models.synth.video import DriveBySpec
 
 SPEC = DriveBySpec(seed=4, n_cars=15, fps=30, width=1280, height=720, duration_s=10)
@@ -18,7 +18,7 @@ def fake_generator(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "glyphs.py").write_text("GAP = 0.5\n")
-    monkeypatch.setattr(bench_edge, "synth", types.SimpleNamespace(__file__=str(package / "__init__.py")))
+    monkeypatch.setattr(synth, "PACKAGE_DIR", package)
     return package
 
 
