@@ -15,8 +15,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from contract.bus import KafkaSettings, start_client
 from contract.events import Evidence, EvidenceRequest, utcnow
-from contract.topics import EVIDENCE, READS
+from contract.topics import EVIDENCE, EVIDENCE_REQUESTS, READS
 from edge.evidence import EvidenceWindow
 from edge.outbox import Outbox
 
@@ -165,6 +166,25 @@ def answer(request: EvidenceRequest, window: EvidenceWindow, jpeg_quality: int =
         context_jpeg_b64=context,
         responded_at=utcnow(),
     )
+
+
+async def start_evidence_consumer(kafka: KafkaSettings, vehicle_id: str) -> AIOKafkaConsumer:
+    """This vehicle's consumer of evidence requests, connected and subscribed.
+
+    It is started without its topic, so `start()` only reaches the broker (bounded by `connect_timeout_s`,
+    "cannot reach Kafka" when it fails), and subscribed after: the group join happens in `getmany`, however
+    long it takes. After an edge crashes, its successor's join waits for the dead member's session to end
+    (11 s measured on the test broker), which used to pass for an unreachable broker.
+    """
+    # A group join waits about half the session timeout: requests must be allowed longer.
+    kwargs = {**kafka.client_kwargs(), "request_timeout_ms": max(kafka.request_timeout_ms, 15_000)}
+    consumer = AIOKafkaConsumer(
+        **kwargs, group_id=f"scanauto-edge-{vehicle_id}", enable_auto_commit=False, auto_offset_reset="earliest",
+        fetch_max_wait_ms=100, session_timeout_ms=6000, heartbeat_interval_ms=1000,
+    )  # fmt: skip
+    await start_client(consumer, kafka)
+    consumer.subscribe([EVIDENCE_REQUESTS])
+    return consumer
 
 
 async def answer_evidence_requests(

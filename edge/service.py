@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.bus import KafkaSettings, ensure_topics, start_client
 from contract.digest import KeyRing
 from contract.errors import BrokerUnavailable, InputError
-from contract.topics import EVIDENCE_REQUESTS
 from edge.candidates import CandidateSettings
 from edge.capture import Capture, CaptureSettings
 from edge.detector import PlateDetector
@@ -35,7 +34,7 @@ from edge.monitor import EdgeMonitor
 from edge.ocr import PlateReader
 from edge.outbox import Outbox, OutboxSettings
 from edge.pipeline import EdgePipeline, FinishedRead, PipelineSettings
-from edge.publisher import OutboxPublisher, answer_evidence_requests
+from edge.publisher import OutboxPublisher, answer_evidence_requests, start_evidence_consumer
 from edge.status import StatusServer
 from edge.tracker import TrackerSettings
 
@@ -184,15 +183,9 @@ class EdgeService:
         s = self.settings
         await self._connected.wait()  # topics verified (a subscription must not auto-create them)
         while not self._side_stop.is_set():
-            # A group join waits about half the session timeout: requests must be allowed longer.
-            kwargs = {**s.kafka.client_kwargs(), "request_timeout_ms": max(s.kafka.request_timeout_ms, 15_000)}
-            consumer = AIOKafkaConsumer(
-                EVIDENCE_REQUESTS, **kwargs, group_id=f"scanauto-edge-{s.vehicle_id}", enable_auto_commit=False,
-                auto_offset_reset="earliest", fetch_max_wait_ms=100, session_timeout_ms=6000,
-                heartbeat_interval_ms=1000,
-            )  # fmt: skip
+            consumer = None
             try:
-                await start_client(consumer, s.kafka)
+                consumer = await start_evidence_consumer(s.kafka, s.vehicle_id)
                 await answer_evidence_requests(
                     consumer, self._producer, self.evidence, s.vehicle_id, self.publisher.stats, self._side_stop
                 )
@@ -200,8 +193,9 @@ class EdgeService:
                 log.warning("evidence requests unavailable (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(2.0)
             finally:
-                with contextlib.suppress(KafkaError, OSError, RuntimeError):
-                    await consumer.stop()
+                if consumer is not None:
+                    with contextlib.suppress(KafkaError, OSError, RuntimeError):
+                        await consumer.stop()
 
     def _infer(self, loop: asyncio.AbstractEventLoop) -> None:
         """The inference thread: frames from the capture queue to reads in the outbox."""

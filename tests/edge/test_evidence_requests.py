@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 import time
 
 import cv2
@@ -16,7 +18,7 @@ from contract.digest import DigestKey, digest
 from contract.events import Evidence, EvidenceRequest, new_event_id, utcnow
 from contract.topics import EVIDENCE, EVIDENCE_REQUESTS
 from edge.evidence import EvidenceWindow
-from edge.publisher import LinkStats, answer_evidence_requests
+from edge.publisher import LinkStats, answer_evidence_requests, start_evidence_consumer
 
 KEY = DigestKey("k1", bytes(range(32)))
 PLATE = "GB123X"
@@ -97,6 +99,61 @@ async def test_requests_for_this_vehicle_are_answered_while_held_then_expired(ka
         assert answer.request_id == late.request_id and answer.status == "expired"
         assert (stats.evidence_answered, stats.evidence_expired, stats.evidence_refused) == (1, 2, 1)
         assert 2.0 <= window.oldest_age_s < 3.0
+    finally:
+        stop.set()
+        await task
+        for client in (requests, answers, producer):
+            await client.stop()
+
+
+# A crashed edge: its evidence consumer joined the group, then the process dies without leaving it.
+CRASHED_EDGE = """
+import asyncio, sys
+from aiokafka import AIOKafkaConsumer
+async def main():
+    consumer = AIOKafkaConsumer(sys.argv[2], bootstrap_servers=sys.argv[1], group_id=sys.argv[3],
+                                session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    await consumer.start()
+    print("joined", flush=True)
+    await asyncio.sleep(600)
+asyncio.run(main())
+"""
+
+
+async def test_an_edge_restarted_after_a_crash_answers_requests_without_calling_the_broker_unreachable(
+    kafka: KafkaSettings,
+) -> None:
+    await ensure_topics(kafka)
+    vehicle = "scan-crash"
+    with subprocess.Popen(
+        [sys.executable, "-c", CRASHED_EDGE, kafka.bootstrap_servers, EVIDENCE_REQUESTS, f"scanauto-edge-{vehicle}"],
+        stdout=subprocess.PIPE, text=True,
+    ) as crashed:  # fmt: skip
+        assert crashed.stdout is not None and crashed.stdout.readline().strip() == "joined"
+        crashed.kill()
+    # The successor's join waits for the dead member's session to end (~11 s here): longer than this.
+    quick = kafka.model_copy(update={"connect_timeout_s": 3.0})
+
+    started = time.monotonic()
+    requests = await start_evidence_consumer(quick, vehicle)  # raised BrokerUnavailable while the join took longer
+    assert time.monotonic() - started < 3.0
+
+    window = EvidenceWindow(window_s=60.0)
+    held = new_event_id()
+    window.put(held, np.zeros((30, 120, 3), np.uint8), np.zeros((72, 128, 3), np.uint8),
+               frozenset({digest(PLATE, KEY)}), KEY)  # fmt: skip
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", max_request_size=16_000_000)
+    answers = AIOKafkaConsumer(EVIDENCE, **kafka.client_kwargs(), auto_offset_reset="earliest", fetch_max_wait_ms=50)
+    for client in (producer, answers):
+        await client.start()
+    stats, stop = LinkStats(), asyncio.Event()
+    task = asyncio.create_task(answer_evidence_requests(requests, producer, window, vehicle, stats, stop))
+    try:
+        request = _request(held, vehicle=vehicle)  # sent before the join completes: answered once it does
+        await producer.send_and_wait(EVIDENCE_REQUESTS, request.model_dump_json().encode(), key=vehicle.encode())
+        (answer,) = await _answers(answers, 1, timeout=40.0)
+        assert answer.request_id == request.request_id and answer.status == "ok"
+        assert requests.assignment()  # the join completed inside getmany
     finally:
         stop.set()
         await task
