@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from edge.detector import Detection, DetectorSettings, PlateDetector
 from models.detector.data import DEFAULT_MODEL, EVAL_DRIVEBY_SEEDS, EVAL_SCENES
+from models.evaluate import matched_boxes
 from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
@@ -43,26 +44,9 @@ class Tally:
         return {**asdict(self), "recall": round(self.recall, 4), "precision": round(self.precision, 4)}
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def match(truth: Sequence[Box], dets: Sequence[Detection], threshold: float = 0.5) -> int:
-    """Greedy one-to-one matching, best score first; returns how many true boxes were found."""
-    free = list(truth)
-    found = 0
-    for d in sorted(dets, key=lambda d: -d.score):
-        box = (d.x1, d.y1, d.x2, d.y2)
-        scores = [iou(box, t) for t in free]
-        if scores and max(scores) >= threshold:
-            free.pop(int(np.argmax(scores)))
-            found += 1
-    return found
+    """Greedy one-to-one matching, best score first (as `scanauto eval`); returns how many true boxes were found."""
+    return len(matched_boxes(truth, dets, threshold))
 
 
 def _add(tally: Tally, truth: Sequence[Box], dets: Sequence[Detection], threshold: float) -> None:

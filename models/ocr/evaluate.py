@@ -15,6 +15,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from fast_plate_ocr import LicensePlateRecognizer
 
+from models.evaluate import edit_distance
 from models.ocr.dataset import TEST_SEED, generate_crops
 from models.synth.crops import make_crops
 from models.synth.plates import render_plate
@@ -34,17 +35,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--single", type=int, default=300, help="crops timed one at a time")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     return p.parse_args(argv)
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def score(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float]:
