@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from collections.abc import Sequence
@@ -14,9 +13,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from contract.errors import InputError
 from edge.detector import Detection, DetectorSettings, PlateDetector
 from models.detector.data import DEFAULT_MODEL, EVAL_DRIVEBY_SEEDS, EVAL_SCENES
 from models.evaluate import matched_boxes
+from models.manifest import read_manifest
 from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
@@ -83,20 +84,12 @@ def eval_driveby(det: PlateDetector, seed: int, every: int, threshold: float) ->
 
 def eval_manifest(det: PlateDetector, manifest: Path, split: str | None, threshold: float) -> Tally:
     """A DATA.md manifest (real photographs), rows of `split` only if given."""
-    images: dict[str, list[Box]] = {}
-    with manifest.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            if split and row.get("split") != split:
-                continue
-            boxes = images.setdefault(row["image"], [])
-            if row["x1"]:
-                boxes.append((float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"])))
     tally = Tally()
-    for rel, boxes in tqdm(images.items(), desc=manifest.parent.name, unit="img"):
-        frame = cv2.imread(str(manifest.parent / rel), cv2.IMREAD_COLOR)
+    for image in tqdm(read_manifest(manifest, split), desc=manifest.parent.name, unit="img"):
+        frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise FileNotFoundError(f"cannot read {manifest.parent / rel}")
-        _add(tally, boxes, det.detect(frame), threshold)
+            raise InputError(f"cannot read image {image.path} (listed in {manifest})")
+        _add(tally, [p.box for p in image.plates if p.box is not None], det.detect(frame), threshold)
     return tally
 
 
