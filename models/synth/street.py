@@ -226,3 +226,71 @@ def draw_night_negative(img: BgrImage, rng: np.random.Generator, x: int, y: int,
     glow = cv2.GaussianBlur(roi, (0, 0), max(1.0, size / 60))
     out = img[y0:y1, x0:x1].astype(np.int16) + roi + glow
     img[y0:y1, x0:x1] = np.clip(out, 0, 255).astype(np.uint8)
+
+
+def draw_railing(img: BgrImage, rng: np.random.Generator, layout: StreetLayout) -> None:
+    """Draw one stretch of periodic vertical bars on the pavement: a railing, a fence, a gate or a bike rack
+    with parked bicycles.
+
+    Rows of thin upright strokes are what a plate's characters look like from afar, and real frames are full
+    of them (Dutch streets: railings and bike racks; gated car parks): the detector must not take them for
+    plates. The far end of a long stretch is drawn lower and shorter, as a street seen at an angle.
+    """
+    w_img = img.shape[1]
+    span = int(rng.uniform(120, 0.8 * w_img))
+    x0 = int(rng.uniform(-0.2 * span, w_img - 0.5 * span))
+    foot = int(rng.uniform(layout.horizon, max(layout.horizon + 1, layout.kerb_bottom)))
+    height = int(rng.uniform(40, 300))
+    slant = rng.uniform(0.5, 1.0)  # height at the far (right) end over the near end
+    kind = int(rng.integers(3))
+    dark = rng.random() < 0.6
+    base = rng.uniform(15, 70) if dark else rng.uniform(140, 210)
+    colour = np.clip(np.array([base] * 3) + rng.uniform(-12, 12, 3), 0, 255)
+    if rng.random() < 0.25:  # painted green, as many Dutch park railings
+        colour = np.array([rng.uniform(30, 70), rng.uniform(70, 120), rng.uniform(20, 50)])
+    ink = tuple(int(v) for v in colour)
+
+    def top(x: float) -> int:
+        return int(foot - height * (1 - (1 - slant) * (x - x0) / max(1, span)))
+
+    if kind in (0, 1):  # railing or gate: bars between a top and a bottom rail
+        pitch = rng.uniform(6, 28)
+        bar = max(1, int(rng.uniform(0.12, 0.35) * pitch))
+        x = float(x0)
+        while x < x0 + span:
+            cv2.line(img, (int(x), foot), (int(x), top(x)), ink, bar)
+            if kind == 1:  # spear tips on a gate
+                t = top(x)
+                cv2.line(img, (int(x) - bar, t + 2 * bar), (int(x), t - 2 * bar), ink, max(1, bar // 2))
+                cv2.line(img, (int(x) + bar, t + 2 * bar), (int(x), t - 2 * bar), ink, max(1, bar // 2))
+            x += pitch * (1 - (1 - slant) * (x - x0) / max(1, span))
+        rail = max(1, bar)
+        for frac in (0.0, 0.1, 0.9) if kind == 1 else (0.05, 0.95):
+            ys = [int(foot - (foot - top(x)) * (1 - frac)) for x in (x0, x0 + span)]
+            cv2.line(img, (x0, ys[0]), (x0 + span, ys[1]), ink, rail)
+        return
+    # Bike rack: upright hoops, most with a bicycle (two spoked wheels and a frame).
+    pitch = rng.uniform(25, 70) * height / 150
+    x = float(x0)
+    while x < x0 + span:
+        scale = (foot - top(x)) / max(1, height)
+        hoop_h, hoop_w = int(0.55 * height * scale), max(3, int(0.3 * pitch))
+        cv2.ellipse(img, (int(x), foot - hoop_h + hoop_w), (hoop_w, hoop_w), 0, 180, 360, ink, 2)
+        cv2.line(img, (int(x) - hoop_w, foot), (int(x) - hoop_w, foot - hoop_h + hoop_w), ink, 2)
+        cv2.line(img, (int(x) + hoop_w, foot), (int(x) + hoop_w, foot - hoop_h + hoop_w), ink, 2)
+        if rng.random() < 0.7:
+            r = max(4, int(0.3 * height * scale))
+            tyre = tuple(int(v) for v in rng.integers(10, 50, 3))
+            fx = int(x + rng.uniform(-0.3, 0.3) * pitch)
+            wheels = [(fx - int(1.1 * r), foot - r), (fx + int(1.1 * r), foot - r)]
+            for cx, cy in wheels:
+                cv2.circle(img, (cx, cy), r, tyre, max(1, r // 8), cv2.LINE_AA)
+                for a in np.linspace(0, np.pi, int(rng.integers(6, 14)), endpoint=False):
+                    dx, dy = int(r * np.cos(a)), int(r * np.sin(a))
+                    cv2.line(img, (cx - dx, cy - dy), (cx + dx, cy + dy), (150, 150, 150), 1)
+            frame = tuple(int(v) for v in rng.integers(0, 256, 3))
+            seat = (fx - int(0.3 * r), foot - int(2.2 * r))
+            cv2.line(img, wheels[0], seat, frame, max(1, r // 6))
+            cv2.line(img, seat, wheels[1], frame, max(1, r // 6))
+            cv2.line(img, wheels[0], (wheels[1][0], foot - int(2 * r)), frame, max(1, r // 6))
+        x += pitch * (1 - (1 - slant) * (x - x0) / max(1, span))
