@@ -10,7 +10,7 @@ from contract.normalise import normalise
 from models.synth import photometric
 from models.synth.cars import BgrImage, Quad, View, paste, perspective, render_car, warp_points
 from models.synth.plates import random_dutch_plate, random_foreign_plate, render_plate
-from models.synth.street import STICKER_KINDS, draw_distractor, draw_night_negative, draw_railing, render_street
+from models.synth.street import STICKER_KINDS, draw_distractor, draw_night_negative, render_street
 from models.synth.world_plates import random_world_plate
 
 FOREIGN_SHARE = 0.2
@@ -84,8 +84,8 @@ def render_scene(
 
     Detector training options (off by default, so the held-out sets rendered with the defaults stay as
     they are): `world_share` of the plates are US-style (2:1) or Brazilian (3.1:1) plates, mounted at
-    their real share of the car's width; `hard_negatives` adds lit signs, light rows, railings, gates, bike
-    racks, badges, chrome strips, stickers and reflectors that are not plates.
+    their real share of the car's width; `hard_negatives` adds lit signs, light rows, badges, chrome
+    strips, stickers and reflectors that are not plates.
     """
     img, layout = render_street(rng, width, height)
     for _ in range(int(rng.integers(0, 7))):
@@ -95,8 +95,6 @@ def render_scene(
         for _ in range(int(rng.integers(0, 4))):
             x, y = int(rng.uniform(0, width)), int(rng.uniform(0, layout.kerb_top))
             draw_night_negative(img, rng, x, y, int(rng.uniform(30, 300)))
-        for _ in range(int(rng.integers(0, 3))):
-            draw_railing(img, rng, layout)
     n_cars = int(rng.integers(0, max_cars + 1)) if rng.random() < 0.1 else int(rng.integers(1, max_cars + 1))
     wanted = sorted(rng.uniform(plate_width[0], plate_width[1], n_cars))
     boxes: list[tuple[int, int, int, int]] = []

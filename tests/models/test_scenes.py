@@ -7,7 +7,6 @@ import pytest
 
 from contract.normalise import normalise
 from models.synth.scenes import Scene, render_scene
-from models.synth.street import StreetLayout, draw_railing
 
 
 def _scene(seed: int) -> Scene:
@@ -44,17 +43,3 @@ def test_custom_size() -> None:
     scene = render_scene(np.random.default_rng(3), width=640, height=480, plate_width=(40, 80))
     assert scene.image.shape == (480, 640, 3)
     assert all(p.x2 <= 640 and p.y2 <= 480 for p in scene.plates)
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_railings_stand_on_the_pavement_as_rows_of_upright_bars(seed: int) -> None:
-    rng = np.random.default_rng([31, seed])
-    layout = StreetLayout(horizon=300, kerb_top=400, kerb_bottom=420)
-    blank = np.full((720, 1280, 3), 128, np.uint8)
-    img = blank.copy()
-    draw_railing(img, rng, layout)
-    rows = np.nonzero((img != blank).any(axis=2))[0]
-    assert rows.size > 0 and rows.max() <= layout.kerb_bottom  # nothing drawn on the road
-    # Walk along the row halfway up the drawing: it crosses several separate uprights (bars, hoops or spokes).
-    row = (img[(rows.min() + rows.max()) // 2] != blank[0]).any(axis=1).astype(int)
-    assert np.count_nonzero(np.diff(row) == 1) >= 3
