@@ -54,12 +54,12 @@ class Census:
 
 
 def find_unmatched(
-    det: PlateDetector, manifest: Path, images: Sequence[LabelledImage], iou: float = 0.5
+    det: PlateDetector, manifest: Path, images: Sequence[LabelledImage], iou: float = 0.5, tiles: bool = True
 ) -> tuple[Census, dict[int, np.ndarray]]:
     """Every detection that `scanauto eval` counts as a false positive (the same one-to-one matching),
-    and a tile of each, keyed by its number."""
+    and (unless `tiles` is off) a tile of each, keyed by its number."""
     found: list[Unmatched] = []
-    tiles: dict[int, np.ndarray] = {}
+    drawn: dict[int, np.ndarray] = {}
     detections = 0
     for image in tqdm(images, desc=manifest.parent.name, unit="img"):
         frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
@@ -74,8 +74,9 @@ def find_unmatched(
                 continue
             item = Unmatched(len(found) + 1, str(image.path.relative_to(manifest.parent)), d)
             found.append(item)
-            tiles[item.n] = _tile(frame, item, [b for b in truth if b is not None])
-    return Census(len(images), detections, found), tiles
+            if tiles:
+                drawn[item.n] = _tile(frame, item, [b for b in truth if b is not None])
+    return Census(len(images), detections, found), drawn
 
 
 def _tile(frame: np.ndarray, item: Unmatched, truth: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -160,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     det = PlateDetector(args.model, threads=args.threads)
     images = read_manifest(args.manifest, args.split)
-    census, tiles = find_unmatched(det, args.manifest, images, args.iou)
+    census, drawn = find_unmatched(det, args.manifest, images, args.iou, tiles=args.out is not None)
     if args.out is not None:
-        sheets = write_review(census, tiles, args.out)
+        sheets = write_review(census, drawn, args.out)
         summary: dict[str, object] = {
             "images": census.images,
             "detections": census.detections,
