@@ -108,7 +108,7 @@ def cmd_testset(args: argparse.Namespace) -> int:
     from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 
     namespace = DEV_NAMESPACE if args.dev else TESTSET_NAMESPACE
-    print(write_testset(args.out, args.images, args.workers, namespace=namespace))
+    print(write_testset(args.out, args.images, args.workers, namespace=namespace, motion=args.motion))
     return 0
 
 
@@ -259,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument(
         "--dev", action="store_true", help="the development set instead (seed namespace 707): tune edge settings on it"
+    )
+    p.add_argument(
+        "--motion",
+        choices=["frame", "plate"],
+        default="frame",
+        help="motion blur in frame pixels (1-9 px, the default) or per car, up to 25 mm on its plate (a camera "
+        "exposed for plate reading passing parked cars)",
     )
     p.set_defaults(func=cmd_testset)
 

@@ -279,13 +279,20 @@ def warp_points(hom: npt.NDArray[np.float64], pts: Quad) -> Quad:
     return out.reshape(-1, 2).astype(np.float32)
 
 
-def paste(dst: BgrImage, sprite: CarSprite, hom: npt.NDArray[np.float64], shadow: bool = True) -> Quad:
-    """Warp `sprite` into `dst` with `hom` (sprite -> dst pixels) in place; return the plate quad in dst."""
+def paste(
+    dst: BgrImage, sprite: CarSprite, hom: npt.NDArray[np.float64], shadow: bool = True, motion: float = 0.0
+) -> Quad:
+    """Warp `sprite` into `dst` with `hom` (sprite -> dst pixels) in place; return the plate quad in dst.
+
+    `motion` smears the car (not what lies behind it) horizontally by that many dst pixels, as a car
+    passing during the exposure: its colour and coverage are both averaged along the smear.
+    """
     h, w = sprite.mask.shape
     corners = warp_points(hom, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32))
-    x0 = max(0, int(np.floor(corners[:, 0].min())))
+    reach = int(np.ceil(motion / 2)) + 1 if motion >= 1.0 else 0  # the smear runs past the car's ends
+    x0 = max(0, int(np.floor(corners[:, 0].min())) - reach)
     y0 = max(0, int(np.floor(corners[:, 1].min())))
-    x1 = min(dst.shape[1], int(np.ceil(corners[:, 0].max())) + 1)
+    x1 = min(dst.shape[1], int(np.ceil(corners[:, 0].max())) + 1 + reach)
     y1 = min(dst.shape[0], int(np.ceil(corners[:, 1].max())) + 1)
     quad = warp_points(hom, sprite.plate_quad)
     if x1 <= x0 or y1 <= y0:
@@ -305,5 +312,20 @@ def paste(dst: BgrImage, sprite: CarSprite, hom: npt.NDArray[np.float64], shadow
     warped = cv2.warpPerspective(sprite.image, shift, size, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(sprite.mask, shift, size, flags=cv2.INTER_LINEAR)
     a = alpha.astype(np.float32)[:, :, None] / 255.0
-    roi[:] = (warped * a + roi * (1 - a)).astype(np.uint8)
+    colour = warped * a
+    if motion >= 1.0:
+        kernel = motion_kernel(motion)
+        colour = cv2.filter2D(colour, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+        a = cv2.filter2D(a, -1, kernel, borderType=cv2.BORDER_CONSTANT)[:, :, None]
+    roi[:] = np.clip(colour + roi * (1 - a), 0, 255).astype(np.uint8)
     return quad
+
+
+def motion_kernel(length: float) -> npt.NDArray[np.float32]:
+    """A horizontal box kernel that smears by `length` pixels (fractional ends weighted), summing to 1."""
+    whole = int(np.floor(length))
+    frac = length - whole
+    taps = np.ones(whole + (1 if frac > 0 else 0), np.float32)
+    if frac > 0:
+        taps[-1] = frac
+    return (taps / taps.sum()).reshape(1, -1)

@@ -84,10 +84,17 @@ def jpeg(img: BgrImage, quality: int) -> BgrImage:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def camera(img: BgrImage, rng: np.random.Generator, lights: bool = True) -> BgrImage:
-    """The full random camera chain used for training scenes (`lights`: see `lighting`)."""
+def camera(img: BgrImage, rng: np.random.Generator, lights: bool = True, defocus: float | None = None) -> BgrImage:
+    """The full random camera chain used for training scenes (`lights`: see `lighting`).
+
+    With `defocus` None the chain draws its own blur (`blur`: defocus or motion, in frame pixels); given a
+    sigma, it applies that defocus only (0: none), for scenes whose motion blur was drawn per car.
+    """
     img = lighting(img, rng, lights)
-    img = blur(img, rng)
+    if defocus is None:
+        img = blur(img, rng)
+    elif defocus > 0.3:
+        img = cv2.GaussianBlur(img, (0, 0), defocus)
     img = noise(img, rng, rng.uniform(0, 9))
     if rng.random() < 0.8:
         img = jpeg(img, int(rng.integers(30, 96)))

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
+import cv2
 import numpy as np
 
 from contract.normalise import normalise
 from models.synth import photometric
-from models.synth.cars import BgrImage, Quad, View, paste, perspective, render_car, warp_points
+from models.synth.cars import BgrImage, Quad, View, motion_kernel, paste, perspective, render_car, warp_points
 from models.synth.plates import random_dutch_plate, random_foreign_plate, render_plate
 from models.synth.street import STICKER_KINDS, draw_distractor, draw_night_negative, render_street
 from models.synth.world_plates import random_world_plate
 
 FOREIGN_SHARE = 0.2
 """Share of plates in a scene that are foreign (BE, DE, FR, PL, RO)."""
+
+Motion = Literal["frame", "plate"]
+"""How a scene's motion blur is measured: `frame`, one smear of 1-9 frame pixels for the whole frame
+(what every training set and the held-out sets use); `plate`, the camera passing parked cars, where
+each car smears by the same share of its plate's width whatever its distance (see `MAX_SMEAR_MM`)."""
+PLATE_MM = 520.0
+"""Width of a European plate; the unit in which the `plate` motion smear is drawn."""
+MAX_SMEAR_MM = 25.0
+"""Longest motion smear, on the plate, of a camera set up for plate reading: the LPR guideline of an
+exposure no longer than 1 / (11 x km/h) s (Milestone XProtect LPR manual, "Lens and shutter speed")
+lets a plate move 1000 / (3.6 x 11) = 25 mm during the exposure at any speed. For a camera moving past
+parked cars, a plate at distance d moves f v t / d pixels while it is f W / d wide: the smear's share of
+the plate's width, v t / W, does not depend on the distance."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +90,7 @@ def render_scene(
     max_yaw: float = 35.0,
     world_share: float = 0.0,
     hard_negatives: bool = False,
+    motion: Motion = "frame",
 ) -> Scene:
     """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide,
     seen at up to `max_yaw` degrees from straight on.
@@ -85,8 +102,17 @@ def render_scene(
     Detector training options (off by default, so the held-out sets rendered with the defaults stay as
     they are): `world_share` of the plates are US-style (2:1) or Brazilian (3.1:1) plates, mounted at
     their real share of the car's width; `hard_negatives` adds lit signs, light rows, badges, chrome
-    strips, stickers and reflectors that are not plates.
+    strips, stickers and reflectors that are not plates. `motion`: see `Motion`; with `plate` the scene
+    is either defocused (as in `frame`) or smeared per car by up to `MAX_SMEAR_MM` on its plate.
     """
+    defocus: float | None = None
+    smear = 0.0  # share of a plate's width
+    if camera and motion == "plate":
+        defocus, smear = 0.0, 0.0
+        if rng.random() < 0.5:
+            defocus = float(rng.uniform(0.0, 1.6))
+        else:
+            smear = float(rng.uniform(0.0, MAX_SMEAR_MM)) / PLATE_MM
     img, layout = render_street(rng, width, height)
     for _ in range(int(rng.integers(0, 7))):
         size = int(rng.uniform(30, 260))
@@ -95,6 +121,9 @@ def render_scene(
         for _ in range(int(rng.integers(0, 4))):
             x, y = int(rng.uniform(0, width)), int(rng.uniform(0, layout.kerb_top))
             draw_night_negative(img, rng, x, y, int(rng.uniform(30, 300)))
+    if smear * plate_width[0] >= 1.0:
+        # The street behind the parked cars is at least as far as the farthest plate.
+        img = cv2.filter2D(img, -1, motion_kernel(smear * plate_width[0]))
     n_cars = int(rng.integers(0, max_cars + 1)) if rng.random() < 0.1 else int(rng.integers(1, max_cars + 1))
     wanted = sorted(rng.uniform(plate_width[0], plate_width[1], n_cars))
     boxes: list[tuple[int, int, int, int]] = []
@@ -130,7 +159,7 @@ def render_scene(
                 break
         if not placed:
             continue
-        quad = paste(img, sprite, hom)
+        quad = paste(img, sprite, hom, motion=plate_smear_px(smear, target_w, yaw))
         box = quad_box(quad)
         room = box[1] - car_box[1]
         if rng.random() < 0.3 and room > 40:
@@ -141,8 +170,15 @@ def render_scene(
         boxes.append(box)
         plates.append(ScenePlate(text, country, *box))
     if camera:
-        img = photometric.camera(img, rng)
+        img = photometric.camera(img, rng, defocus=defocus)
     return Scene(np.ascontiguousarray(img), tuple(plates))
+
+
+def plate_smear_px(share: float, box_width: float, yaw_deg: float) -> float:
+    """The motion smear in pixels of a car whose plate box is `box_width` px wide at `yaw_deg`, when the
+    plate moves `share` of its own width during the exposure (a turned plate's box is narrower than the
+    plate, its movement along the street is not)."""
+    return share * box_width / math.cos(math.radians(yaw_deg))
 
 
 def _corners(shape: tuple[int, ...]) -> Quad:

@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.manifest import LabelledPlate, write_manifest
-from models.synth.scenes import ScenePlate, render_scene
+from models.synth.scenes import Motion, ScenePlate, render_scene
 
 TESTSET_NAMESPACE = 404
 """Seed namespace of the test set. Detector training uses 101, its evaluation 202, unit tests 303,
@@ -21,9 +21,9 @@ thresholds) without looking at the test set."""
 JPEG_QUALITY = 95
 
 
-def _render(args: tuple[Path, int, int]) -> tuple[str, tuple[ScenePlate, ...]]:
-    out, index, namespace = args
-    scene = render_scene(np.random.default_rng([namespace, index]))
+def _render(args: tuple[Path, int, int, Motion]) -> tuple[str, tuple[ScenePlate, ...]]:
+    out, index, namespace, motion = args
+    scene = render_scene(np.random.default_rng([namespace, index]), motion=motion)
     rel = f"images/{index:06d}.jpg"
     if not cv2.imwrite(str(out / rel), scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f"cannot write {out / rel}")
@@ -31,11 +31,17 @@ def _render(args: tuple[Path, int, int]) -> tuple[str, tuple[ScenePlate, ...]]:
 
 
 def write_testset(
-    out: Path, images: int, workers: int = 2, progress: bool = True, namespace: int = TESTSET_NAMESPACE
+    out: Path,
+    images: int,
+    workers: int = 2,
+    progress: bool = True,
+    namespace: int = TESTSET_NAMESPACE,
+    motion: Motion = "frame",
 ) -> Path:
-    """Render scenes 0 .. images-1 of `namespace` (the test set's unless told) into `out`; returns the manifest."""
+    """Render scenes 0 .. images-1 of `namespace` (the test set's unless told) into `out`, their motion blur
+    measured as `motion` says (`models.synth.scenes.Motion`); returns the manifest."""
     (out / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, i, namespace) for i in range(images)]
+    jobs = [(out, i, namespace, motion) for i in range(images)]
     bar = tqdm(total=images, desc="test set", unit="img", disable=not progress)
     rows: list[tuple[str, LabelledPlate | None]] = []
 
