@@ -51,14 +51,22 @@ def _lights(out: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
     out += cv2.resize(glow, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def draw_blur(rng: np.random.Generator) -> tuple[float, float]:
+    """The frame's blur: (defocus sigma, 0) or (0, motion smear of 1-9 px), half the frames each."""
+    if rng.random() < 0.5:
+        return float(rng.uniform(0.0, 1.6)), 0.0
+    return 0.0, float(rng.uniform(1, 9))
+
+
 def blur(img: BgrImage, rng: np.random.Generator, strength: float = 1.0) -> BgrImage:
     """Gaussian defocus or horizontal motion blur; `strength` scales the kernel (0 = none)."""
     if strength <= 0:
         return img
-    if rng.random() < 0.5:
-        sigma = rng.uniform(0.0, 1.6) * strength
+    sigma, smear = draw_blur(rng)
+    if sigma > 0:
+        sigma *= strength
         return cv2.GaussianBlur(img, (0, 0), sigma) if sigma > 0.3 else img
-    length = round(rng.uniform(1, 9) * strength)
+    length = round(smear * strength)
     if length < 2:
         return img
     kernel = np.zeros((1, length), np.float32)
@@ -88,13 +96,16 @@ def camera(img: BgrImage, rng: np.random.Generator, lights: bool = True, defocus
     """The full random camera chain used for training scenes (`lights`: see `lighting`).
 
     With `defocus` None the chain draws its own blur (`blur`: defocus or motion, in frame pixels); given a
-    sigma, it applies that defocus only (0: none), for scenes whose motion blur was drawn per car.
+    sigma, it applies that defocus only (0: none), for scenes whose motion blur was drawn per car. Its
+    random draws are the same either way, so both kinds of scene share their light, noise and JPEG.
     """
     img = lighting(img, rng, lights)
     if defocus is None:
         img = blur(img, rng)
-    elif defocus > 0.3:
-        img = cv2.GaussianBlur(img, (0, 0), defocus)
+    else:
+        draw_blur(rng)
+        if defocus > 0.3:
+            img = cv2.GaussianBlur(img, (0, 0), defocus)
     img = noise(img, rng, rng.uniform(0, 9))
     if rng.random() < 0.8:
         img = jpeg(img, int(rng.integers(30, 96)))

@@ -108,11 +108,14 @@ def render_scene(
     defocus: float | None = None
     smear = 0.0  # share of a plate's width
     if camera and motion == "plate":
+        # Drawn from a child stream: the scene itself (street, cars, plates, light, noise) is the one the
+        # same seed draws with frame-pixel blur, so the two kinds of test set differ only in their blur.
+        blur_rng = rng.spawn(1)[0]
         defocus, smear = 0.0, 0.0
-        if rng.random() < 0.5:
-            defocus = float(rng.uniform(0.0, 1.6))
+        if blur_rng.random() < 0.5:
+            defocus = float(blur_rng.uniform(0.0, 1.6))
         else:
-            smear = float(rng.uniform(0.0, MAX_SMEAR_MM)) / PLATE_MM
+            smear = float(blur_rng.uniform(0.0, MAX_SMEAR_MM)) / PLATE_MM
     img, layout = render_street(rng, width, height)
     for _ in range(int(rng.integers(0, 7))):
         size = int(rng.uniform(30, 260))

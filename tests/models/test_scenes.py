@@ -88,3 +88,13 @@ def test_plate_motion_is_the_same_share_of_every_plate_whatever_its_distance() -
     near, far = plate_smear_px(0.04, 300, 0.0), plate_smear_px(0.04, 60, 0.0)
     assert near / 300 == pytest.approx(far / 60) == pytest.approx(0.04)
     assert plate_smear_px(0.04, 60, 30.0) == pytest.approx(0.04 * 60 / np.cos(np.radians(30)))
+
+
+def test_plate_motion_scenes_differ_from_frame_motion_ones_only_in_their_blur() -> None:
+    for seed in range(4):
+        frame, plate = _scene(seed), render_scene(np.random.default_rng([9, seed]), motion="plate")
+        assert frame.plates == plate.plates
+        diff = np.abs(frame.image.astype(int) - plate.image.astype(int))
+        assert (
+            diff.mean() < 6
+        )  # other seeds differ by 50-90; the same street, light and noise; only the blur (and JPEG after it) moved
