@@ -51,11 +51,15 @@ def _lights(out: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
     out += cv2.resize(glow, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+MOTION_PX = (1.0, 9.0)
+"""The range of the frame-pixel motion smear `draw_blur` draws from."""
+
+
 def draw_blur(rng: np.random.Generator) -> tuple[float, float]:
-    """The frame's blur: (defocus sigma, 0) or (0, motion smear of 1-9 px), half the frames each."""
+    """The frame's blur: (defocus sigma, 0) or (0, motion smear in `MOTION_PX`), half the frames each."""
     if rng.random() < 0.5:
         return float(rng.uniform(0.0, 1.6)), 0.0
-    return 0.0, float(rng.uniform(1, 9))
+    return 0.0, float(rng.uniform(*MOTION_PX))
 
 
 def blur(img: BgrImage, rng: np.random.Generator, strength: float = 1.0) -> BgrImage:

@@ -108,14 +108,12 @@ def render_scene(
     defocus: float | None = None
     smear = 0.0  # share of a plate's width
     if camera and motion == "plate":
-        # Drawn from a child stream: the scene itself (street, cars, plates, light, noise) is the one the
-        # same seed draws with frame-pixel blur, so the two kinds of test set differ only in their blur.
-        blur_rng = rng.spawn(1)[0]
-        defocus, smear = 0.0, 0.0
-        if blur_rng.random() < 0.5:
-            defocus = float(blur_rng.uniform(0.0, 1.6))
-        else:
-            smear = float(blur_rng.uniform(0.0, MAX_SMEAR_MM)) / PLATE_MM
+        # The camera chain's own blur draw, from a child stream: the scene itself (street, cars, plates, light,
+        # noise) is the one the same seed draws with frame-pixel blur, so the two kinds of test set differ
+        # only in their blur. A motion draw's place in MOTION_PX becomes the same place in 0-MAX_SMEAR_MM.
+        defocus, frame_px = photometric.draw_blur(rng.spawn(1)[0])
+        lo, hi = photometric.MOTION_PX
+        smear = (frame_px - lo) / (hi - lo) * MAX_SMEAR_MM / PLATE_MM if frame_px else 0.0
     img, layout = render_street(rng, width, height)
     for _ in range(int(rng.integers(0, 7))):
         size = int(rng.uniform(30, 260))
