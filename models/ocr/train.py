@@ -177,6 +177,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--small", dest="wide", action="store_false", help="the small layout of versions 1-4 (see PlateNet)")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="bf16: the forward pass under bfloat16 autocast (weights, loss and export stay fp32); on a CPU with "
+        "AVX512-BF16 a step takes about 0.6 of fp32's, so the same minutes train more steps",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=2,
@@ -444,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
             cidx = torch.randint(len(x_clean), (n_clean,), generator=gen)
             xb_np = np.concatenate([xb_np, x_clean[cidx.numpy()]])
             yb = torch.cat([yb, y_clean_t[cidx]])
-        log_probs = net(_to_tensor(xb_np)).log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            logits = net(_to_tensor(xb_np))
+        log_probs = logits.float().log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC, in fp32
         lengths = (yb != BLANK).sum(dim=1)
         loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
         lr = _lr(args, step, frac)
