@@ -84,8 +84,8 @@ class PlateNet(nn.Module):
     def __init__(self, wide: bool = True, width: float = 1.0) -> None:
         super().__init__()
         c3, c4, c5, head = (96, 128, 160, 192) if wide else (64, 96, 128, 128)
-        if width != 1.0:  # scale the last stages and the head (multiples of 16); 1.0 is the layout above
-            c3, c4, c5, head = (max(16, round(c * width / 16) * 16) for c in (c3, c4, c5, head))
+        # `width` scales the last stages and the head to multiples of 16 (1.0 keeps the channels above).
+        c3, c4, c5, head = (max(16, round(c * width / 16) * 16) for c in (c3, c4, c5, head))
         context: list[nn.Module] = (
             [_Context(head), _Context(head)]
             if wide
