@@ -182,7 +182,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=1.0,
         help="channel multiplier of the last stages and the head (1.0: version 7; 2.0: 844k parameters, about 1,300 "
-        "plates/s on 2 threads; see the OCR card, candidate v10)",
+        "plates/s on 2 threads; see the OCR card, candidates v10 and v11)",
     )
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
