@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import calibrate
 
 from models.detector.export import CALIBRATION_CHUNK, calibration_chunk, quantize_int8
+from models.detector.requantize import float_graph
 
 SIZE = 32
 
@@ -79,3 +80,24 @@ def test_int8_export_calibrates_chunk_by_chunk_and_keeps_the_float_outputs(
     got = ort.InferenceSession(str(int8_path), opts, providers=["CPUExecutionProvider"]).run(None, x)
     assert np.abs(got[0] - want[0]).max() < 0.05  # heatmap scores, 0..1
     assert np.abs(got[1] - want[1]).max() < 0.05 * np.abs(want[1]).max()
+
+
+def test_float_graph_of_an_int8_detector_computes_what_its_quantized_graph_means(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(20)]
+    float_path, int8_path, back_path = tmp_path / "float.onnx", tmp_path / "int8.onnx", tmp_path / "back.onnx"
+    tiny_detector(float_path)
+    quantize_int8(float_path, int8_path, images)
+
+    onnx.save(float_graph(onnx.load(int8_path)), back_path)
+
+    ops = {node.op_type for node in onnx.load(back_path).graph.node}
+    assert not ops & {"QuantizeLinear", "DequantizeLinear"} and "Clip" in ops
+    exact = ort.SessionOptions()
+    exact.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # dequantize, then float kernels
+    x = {"image": (images[0].astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
+    want = ort.InferenceSession(str(int8_path), exact, providers=["CPUExecutionProvider"]).run(None, x)
+    got = ort.InferenceSession(str(back_path), providers=["CPUExecutionProvider"]).run(None, x)
+    # Only the rounding of activations to their uint8 steps is gone; weights and ranges are the same.
+    assert np.abs(got[0] - want[0]).max() < 0.02
+    assert np.abs(got[1] - want[1]).max() < 0.02 * np.abs(want[1]).max()

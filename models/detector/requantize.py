@@ -1,0 +1,115 @@
+"""Quantize a shipped int8 detector again, from its own weights: for a change of the int8 export without retraining.
+
+A QDQ model holds its float weights as int8 values with scales, and its activation ranges as quantize/dequantize
+pairs. `float_graph` turns it back into a float model that computes what the QDQ model means exactly: every
+weight dequantized, every activation pair replaced by a clip to the range it could hold (the quantizer folds
+ReLUs into those ranges, so the clip is also the ReLU). `models.detector.export.quantize_int8` then quantizes that
+float model as the current export does, calibrated on the same training images. The weights pass through 8-bit
+rounding once more than a fresh export's (a retrained model has them at full precision).
+
+    python -m models.detector.requantize --model models/detector/plate_detector.onnx --out var/plate_detector.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from models.detector.data import DEFAULT_MODEL, ROMANIAN
+from models.detector.export import calibration_images, quantize_int8
+
+UINT8_MAX = 255
+
+
+def _dequantized(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> np.ndarray:
+    """The float value of a DequantizeLinear of an initializer (per-tensor or per-channel along its axis)."""
+    q = inits[node.input[0]].astype(np.float32)
+    scale = inits[node.input[1]].astype(np.float32)
+    zero = inits[node.input[2]].astype(np.float32) if len(node.input) > 2 else np.zeros_like(scale)
+    if scale.size > 1:
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return (q - zero) * scale
+
+
+def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The float model a QDQ model stands for: weights dequantized, activation pairs turned into range clips."""
+    graph = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    quantizers = {n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear"}
+    nodes: list[onnx.NodeProto] = []
+    new_inits: list[onnx.TensorProto] = []
+    for node in graph.node:
+        if node.op_type == "QuantizeLinear":
+            continue
+        if node.op_type != "DequantizeLinear":
+            nodes.append(node)
+        elif node.input[0] in inits:
+            new_inits.append(numpy_helper.from_array(_dequantized(node, inits), node.output[0]))
+        else:
+            q = quantizers.get(node.input[0])
+            if q is None:
+                raise ValueError(
+                    f"{node.name or node.output[0]}: dequantizes {node.input[0]}, which no quantizer makes"
+                )
+            if inits[q.input[2]].dtype != np.uint8:
+                raise ValueError(f"{q.name or q.output[0]}: activations are {inits[q.input[2]].dtype}, expected uint8")
+            scale, zero = float(inits[q.input[1]]), float(inits[q.input[2]])
+            lo, hi = f"{node.output[0]}_min", f"{node.output[0]}_max"
+            new_inits.append(numpy_helper.from_array(np.array(-zero * scale, np.float32), lo))
+            new_inits.append(numpy_helper.from_array(np.array((UINT8_MAX - zero) * scale, np.float32), hi))
+            nodes.append(
+                helper.make_node("Clip", [q.input[0], lo, hi], [node.output[0]], name=f"{node.output[0]}_clip")
+            )
+    used = {name for n in nodes for name in n.input}
+    kept = [i for i in graph.initializer if i.name in used]  # the int8 weights fed only the dequantizers
+    out = helper.make_graph(
+        nodes, graph.name, list(graph.input), list(graph.output), kept + [i for i in new_inits if i.name in used]
+    )
+    result = helper.make_model(out, opset_imports=list(model.opset_import))
+    result.ir_version = model.ir_version
+    onnx.checker.check_model(result)
+    return result
+
+
+def requantize(model_path: Path, out: Path, manifest: Path | None = ROMANIAN) -> None:
+    """Float graph of `model_path`, quantized again by the current export into `out`."""
+    t0 = time.monotonic()
+    images = calibration_images(manifest)
+    print(f"requantize: {len(images)} calibration images in {time.monotonic() - t0:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / "float.onnx"
+        onnx.save(float_graph(onnx.load(model_path)), float_path)
+        quantize_int8(float_path, out, images)
+    print(f"requantize: {out} written in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.detector.requantize", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="int8 (QDQ) detector to start from")
+    p.add_argument("--out", type=Path, required=True, help="where to write the requantized model")
+    p.add_argument("--float", action="store_true", help="write the float graph only (no quantization)")
+    p.add_argument(
+        "--manifest", type=Path, default=ROMANIAN, help="real training frames for calibration ('none': scenes only)"
+    )
+    args = p.parse_args(argv)
+    if not args.model.is_file():
+        p.error(f"no detector at {args.model}")
+    if args.float:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(float_graph(onnx.load(args.model)), args.out)
+    else:
+        requantize(args.model, args.out, None if str(args.manifest) == "none" else args.manifest)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
