@@ -15,6 +15,7 @@ import torch
 import yaml
 from torch import nn
 
+from models.cpu import native_bf16
 from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
@@ -191,11 +192,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
-        default="bf16",
-        help="bf16 (version 8): the forward pass under bfloat16 autocast (weights, loss and export stay fp32); it "
-        "assumes a CPU with AVX512-BF16 (grep avx512_bf16 /proc/cpuinfo), where a step of the wide layout takes "
-        "about what an fp32 step of version 7's took; without it use fp32, or the time budget trains fewer steps",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="bf16 (version 8): the forward pass under bfloat16 autocast (weights, loss and export stay fp32); on a "
+        "CPU with AVX512-BF16 a step of the wide layout takes about what an fp32 step of version 7's took. auto: bf16 "
+        "where the CPU has native bfloat16 (avx512_bf16 or amx_bf16 in /proc/cpuinfo), else fp32, where no bf16 "
+        "speed was measured; either way the time budget then trains fewer steps than version 8 had",
     )
     p.add_argument(
         "--threads",
@@ -396,6 +398,10 @@ def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.precision == "auto":
+        native = native_bf16()
+        args.precision = "bf16" if native else "fp32"
+        print(f"precision: {args.precision} (auto: native bfloat16 {'found' if native else 'not found'} on this CPU)")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()

@@ -1,0 +1,28 @@
+"""What this CPU can do natively, for training choices that only pay off on some CPUs (bfloat16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CPUINFO = Path("/proc/cpuinfo")
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+"""x86 flags of native bfloat16 arithmetic; without them torch emulates it."""
+
+
+def cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The feature flags of the first processor listed in a /proc/cpuinfo text (empty if it has none)."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def native_bf16(cpuinfo: str | None = None) -> bool:
+    """Does the CPU compute in bfloat16 natively (AVX512-BF16 or AMX)? Reads /proc/cpuinfo unless given its text."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = CPUINFO.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return bool(cpu_flags(cpuinfo) & BF16_FLAGS)
