@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,16 +120,22 @@ def quantize_int8(float_path: Path, out: Path, images: Sequence[npt.NDArray[np.u
         )  # fmt: skip
 
 
-def export_deployed(model: nn.Module, out: Path, manifest: Path | None = ROMANIAN) -> None:
-    """The edge's model: float export at the deployed size, then int8 quantization calibrated on training images."""
+def quantize_calibrated(write_float: Callable[[Path], None], out: Path, manifest: Path | None = ROMANIAN) -> None:
+    """The float model `write_float` writes (to a temporary file), int8-quantized into `out`, calibrated on the
+    training images."""
     t0 = time.monotonic()
     images = calibration_images(manifest)
     print(f"export: {len(images)} calibration images in {time.monotonic() - t0:.0f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         float_path = Path(tmp) / "float.onnx"
-        export_float(model, float_path)
+        write_float(float_path)
         quantize_int8(float_path, out, images)
     print(f"export: int8 {DEPLOY_W}x{DEPLOY_H} model written to {out} in {time.monotonic() - t0:.0f} s", flush=True)
+
+
+def export_deployed(model: nn.Module, out: Path, manifest: Path | None = ROMANIAN) -> None:
+    """The edge's model: float export at the deployed size, then int8 quantization calibrated on training images."""
+    quantize_calibrated(lambda path: export_float(model, path), out, manifest)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,6 @@ rounding once more than a fresh export's (a retrained model has them at full pre
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from models.detector.data import DEFAULT_MODEL, ROMANIAN
-from models.detector.export import calibration_images, quantize_int8
+from models.detector.export import quantize_calibrated
 
 UINT8_MAX = 255
 
@@ -82,14 +80,8 @@ def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def requantize(model_path: Path, out: Path, manifest: Path | None = ROMANIAN) -> None:
     """Float graph of `model_path`, quantized again by the current export into `out`."""
-    t0 = time.monotonic()
-    images = calibration_images(manifest)
-    print(f"requantize: {len(images)} calibration images in {time.monotonic() - t0:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        float_path = Path(tmp) / "float.onnx"
-        onnx.save(float_graph(onnx.load(model_path)), float_path)
-        quantize_int8(float_path, out, images)
-    print(f"requantize: {out} written in {time.monotonic() - t0:.0f} s", flush=True)
+    back = float_graph(onnx.load(model_path))
+    quantize_calibrated(lambda path: onnx.save(back, path), out, manifest)
 
 
 def main(argv: list[str] | None = None) -> int:
