@@ -3,13 +3,13 @@
 The network is trained on 640x384 letterboxed images (with zoom augmentation) and exported at `DEPLOY_H` x
 `DEPLOY_W` (480x800): far plates get 1.25x the pixels, which is where the missed plates were. Static int8
 quantization (QDQ, per-channel weights, percentile-calibrated activations on training images) pays for the
-larger input on CPUs with int8 dot-product instructions (VNNI): onnxruntime ran the int8 convolutions about twice
-as fast on the Intel machine the first models were measured on. Weights use 7 of their 8 bits (`reduce_range`):
-on x86 CPUs without VNNI (AVX2 only, e.g. the AMD EPYC of 2026-12) onnxruntime multiplies uint8 activations by
-int8 weights with an instruction that adds pairs of products into int16 and saturates; full-range weights
-overflow it (the shipped 8-bit model's heatmap there was off by up to 0.69 against the same model computed
-exactly), 7-bit weights cannot. The heads and the sigmoid stay float so scores and boxes keep their resolution.
-The file's sha256 goes into the model card.
+larger input on CPUs with int8 dot-product instructions (VNNI): onnxruntime ran the int8 convolutions about
+twice as fast on the AVX512-VNNI machine (AMD EPYC) the models up to 2026-11 were measured on. Weights use 7 of
+their 8 bits (`reduce_range`): on x86 CPUs without VNNI (AVX2 only, e.g. the AMD EPYC Milan of 2026-12)
+onnxruntime multiplies uint8 activations by int8 weights with an instruction that adds pairs of products into
+int16 and saturates; full-range weights overflow it (the shipped 8-bit model's heatmap there was off by up to
+0.69 against the same model computed exactly), 7-bit weights cannot. The heads and the sigmoid stay float so
+scores and boxes keep their resolution. The file's sha256 goes into the model card.
 
     python -m models.detector.export --checkpoint var/detector.pt --out models/detector/plate_detector.onnx
 """

@@ -1,10 +1,11 @@
 """Quantize a shipped int8 detector again, from its own weights: for a change of the int8 export without retraining.
 
 A QDQ model holds its float weights as int8 values with scales, and its activation ranges as quantize/dequantize
-pairs. `float_graph` turns it back into a float model that computes what the QDQ model means exactly: every
-weight dequantized, every activation pair replaced by a clip to the range it could hold (the quantizer folds
-ReLUs into those ranges, so the clip is also the ReLU). `models.detector.export.quantize_int8` then quantizes that
-float model as the current export does, calibrated on the same training images. The weights pass through 8-bit
+pairs. `float_graph` turns it back into a float model that computes what the QDQ model means, less the rounding of
+activations to their uint8 steps: every weight dequantized, every activation pair replaced by a clip to the range
+it could hold (the quantizer folds ReLUs into those ranges, so the clip is also the ReLU).
+`models.detector.export.quantize_calibrated` then quantizes that float model as the current export does,
+calibrated on the same training images. The weights pass through 8-bit
 rounding once more than a fresh export's (a retrained model has them at full precision).
 
     python -m models.detector.requantize --model models/detector/plate_detector.onnx --out var/plate_detector.onnx
@@ -39,7 +40,8 @@ def _dequantized(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> np.ndarr
 
 
 def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The float model a QDQ model stands for: weights dequantized, activation pairs turned into range clips."""
+    """The float model a QDQ model stands for: weights dequantized, activation pairs turned into range clips (the
+    activations' rounding to uint8 steps is the one thing left out)."""
     graph = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     quantizers = {n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear"}

@@ -197,7 +197,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="bf16 (version 8): the forward pass under bfloat16 autocast (weights, loss and export stay fp32); on a "
         "CPU with AVX512-BF16 a step of the wide layout takes about what an fp32 step of version 7's took. auto: bf16 "
         "where the CPU has native bfloat16 (avx512_bf16 or amx_bf16 in /proc/cpuinfo), else fp32, where no bf16 "
-        "speed was measured; either way the time budget then trains fewer steps than version 8 had",
+        "speed was measured; in fp32 the time budget trains fewer steps than version 8 had",
     )
     p.add_argument(
         "--threads",
