@@ -104,7 +104,7 @@ class FrameTimes:
 
     def reads_last_minute(self) -> int:
         cutoff = time.monotonic() - 60
-        times = list(self.read_times)  # one C call: a snapshot, while the inference thread appends
+        times = list(self.read_times)  # one C call: a snapshot, while the reading thread appends
         return sum(1 for t in times if t >= cutoff)
 
     def percentile(self, q: float) -> float:

@@ -98,11 +98,22 @@ class EdgePipeline:
         self._gps_at: dict[int, GpsFix | None] = {}  # frame index -> fix, for the frames a track may start in
         self._last_index = -1
 
+    def detect(self, frame: BgrImage) -> list[DetectionLike]:
+        """The detector's boxes of `frame` (non-empty ones). Touches nothing else of the pipeline, so the edge
+        service runs it for the next frame in its own thread while `process` reads and tracks this one."""
+        return [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
+
     def process(
-        self, frame: BgrImage, captured_at: datetime, gps: GpsFix | None = None, index: int | None = None
+        self,
+        frame: BgrImage,
+        captured_at: datetime,
+        gps: GpsFix | None = None,
+        index: int | None = None,
+        detections: list[DetectionLike] | None = None,
     ) -> list[FinishedRead]:
         """`index` is the camera's frame number: when frames were dropped, the tracker must know how
-        far a plate could move since the last processed frame (default: frames processed so far)."""
+        far a plate could move since the last processed frame (default: frames processed so far).
+        `detections`: this frame's boxes as `detect` found them (detection is then neither run nor timed here)."""
         idx = self.frames if index is None else max(index, self._last_index + 1)
         self._last_index = idx
         self.frames += 1
@@ -111,14 +122,15 @@ class EdgePipeline:
         while self._gps_at and next(iter(self._gps_at)) < horizon:
             del self._gps_at[next(iter(self._gps_at))]
         t0 = time.perf_counter()
-        dets = [d for d in self.detector.detect(frame) if d.x2 > d.x1 and d.y2 > d.y1]
+        dets = self.detect(frame) if detections is None else detections
         self.detections += len(dets)
         t1 = time.perf_counter()
         boxes: list[Box] = [(d.x1, d.y1, d.x2, d.y2) for d in dets]
         results = self.read_boxes(frame, boxes)
         crops = [crop_box(frame, box, self.settings.crop_margin) for box in boxes]
         t2 = time.perf_counter()
-        self.stage_s["detect"] += t1 - t0
+        if detections is None:
+            self.stage_s["detect"] += t1 - t0
         self.stage_s["ocr"] += t2 - t1
         obs = [
             Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
