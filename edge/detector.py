@@ -1,9 +1,9 @@
 """The detection stage: a small CenterNet-style ONNX model finds plate boxes in a BGR frame.
 
 Model contract (written by models/detector/export.py):
-- input ``image``: float32 (1, 3, H, W), BGR scaled to [0, 1]; the frame is letterboxed (resized
-  keeping its aspect, padded with black at the right/bottom) to the model's fixed H x W, read from the
-  model (the shipped one: 480 x 800, int8 inside, float at its edges).
+- input ``image``: the frame letterboxed (resized keeping its aspect, padded with black at the right/bottom)
+  to the model's fixed H x W, read from the model: uint8 (1, H, W, 3) BGR pixels (the shipped int8 model,
+  480 x 800, since version 8.3), or float32 (1, 3, H, W) BGR scaled to [0, 1] (float exports, versions to 8.2).
 - output ``heatmap``: float32 (1, 1, H/s, W/s), probability that a plate centre lies in the cell.
 - output ``regression``: float32 (1, 4, H/s, W/s): centre offset (dx, dy) from the cell's top-left
   corner, in cells, then log(width / s) and log(height / s); s (the stride, 4) is H / heatmap height.
@@ -100,11 +100,16 @@ class PlateDetector:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self._session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
-        shape = self._session.get_inputs()[0].shape
-        if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
-            raise ConfigError(f"detector model {model_path} has input shape {shape}; expected (1, 3, H, W)")
-        self.input_height, self.input_width = int(shape[2]), int(shape[3])
-        self._input_name = self._session.get_inputs()[0].name
+        inp = self._session.get_inputs()[0]
+        self._pixels = inp.type == "tensor(uint8)"  # uint8 (1, H, W, 3); else float (1, 3, H, W)
+        hw = inp.shape[1:3] if self._pixels else inp.shape[2:]
+        if len(inp.shape) != 4 or not all(isinstance(d, int) for d in hw):
+            raise ConfigError(
+                f"detector model {model_path} has input {inp.type} {inp.shape}; expected uint8 (1, H, W, 3) "
+                "or float (1, 3, H, W)"
+            )
+        self.input_height, self.input_width = int(hw[0]), int(hw[1])
+        self._input_name = inp.name
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
         self._version = f"{model_path.stem}-{digest[:8]}"
 
@@ -118,8 +123,11 @@ class PlateDetector:
         if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8 or frame_bgr.size == 0:
             raise InputError(f"expected a BGR uint8 frame (H, W, 3), got {frame_bgr.dtype} {frame_bgr.shape}")
         image, scale = letterbox(frame_bgr, self.input_width, self.input_height)
-        blob = (image.astype(np.float32) * np.float32(1 / 255)).transpose(2, 0, 1)[None]
-        heat, reg = self._session.run(None, {self._input_name: np.ascontiguousarray(blob)})
+        if self._pixels:
+            blob = image[None]
+        else:
+            blob = np.ascontiguousarray((image.astype(np.float32) * np.float32(1 / 255)).transpose(2, 0, 1)[None])
+        heat, reg = self._session.run(None, {self._input_name: blob})
         return self._decode(heat[0, 0], reg[0], scale, frame_bgr.shape[1], frame_bgr.shape[0])
 
     def _decode(

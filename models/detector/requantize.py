@@ -9,6 +9,7 @@ calibrated on the same training images. The weights pass through 8-bit
 rounding once more than a fresh export's (a retrained model has them at full precision).
 
     python -m models.detector.requantize --model models/detector/plate_detector.onnx --out var/plate_detector.onnx
+    python -m models.detector.requantize --model OLD.onnx --out NEW.onnx --pixel-input   # float input -> uint8 pixels
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from models.detector.data import DEFAULT_MODEL, ROMANIAN
-from models.detector.export import quantize_calibrated
+from models.detector.export import pixel_input, quantize_calibrated
 
 UINT8_MAX = 255
 
@@ -41,14 +42,23 @@ def _dequantized(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> np.ndarr
 
 def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     """The float model a QDQ model stands for: weights dequantized, activation pairs turned into range clips (the
-    activations' rounding to uint8 steps is the one thing left out)."""
+    activations' rounding to uint8 steps is the one thing left out). A model fed uint8 pixels gets the float input
+    x / 255 back."""
     graph = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     quantizers = {n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear"}
+    inputs = list(graph.input)
+    if inputs[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8:  # uint8 pixels (`export.pixel_input`)
+        (to_nchw,) = (n for n in graph.node if n.op_type == "Transpose" and n.input[0] == inputs[0].name)
+        (first,) = (n for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] == to_nchw.output[0])
+        # As if a quantizer of the float input x / 255 made the pixels, with the first dequantizer's scale.
+        quantizers[to_nchw.output[0]] = helper.make_node("QuantizeLinear", [inputs[0].name, *first.input[1:]], ["-"])
+        _, height, width, channels = (d.dim_value for d in inputs[0].type.tensor_type.shape.dim)
+        inputs[0] = helper.make_tensor_value_info(inputs[0].name, onnx.TensorProto.FLOAT, [1, channels, height, width])
     nodes: list[onnx.NodeProto] = []
     new_inits: list[onnx.TensorProto] = []
     for node in graph.node:
-        if node.op_type == "QuantizeLinear":
+        if node.op_type == "QuantizeLinear" or node.output[0] in quantizers:
             continue
         if node.op_type != "DequantizeLinear":
             nodes.append(node)
@@ -72,7 +82,7 @@ def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
     used = {name for n in nodes for name in n.input}
     kept = [i for i in graph.initializer if i.name in used]  # the int8 weights fed only the dequantizers
     out = helper.make_graph(
-        nodes, graph.name, list(graph.input), list(graph.output), kept + [i for i in new_inits if i.name in used]
+        nodes, graph.name, inputs, list(graph.output), kept + [i for i in new_inits if i.name in used]
     )
     result = helper.make_model(out, opset_imports=list(model.opset_import))
     result.ir_version = model.ir_version
@@ -92,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True, help="where to write the requantized model")
     p.add_argument("--float", action="store_true", help="write the float graph only (no quantization)")
     p.add_argument(
+        "--pixel-input",
+        action="store_true",
+        help="no requantizing: only give the model uint8 pixel input (export.pixel_input; same numbers out)",
+    )
+    p.add_argument(
         "--manifest", type=Path, default=ROMANIAN, help="real training frames for calibration ('none': scenes only)"
     )
     args = p.parse_args(argv)
     if not args.model.is_file():
         p.error(f"no detector at {args.model}")
-    if args.float:
+    if args.float or args.pixel_input:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(float_graph(onnx.load(args.model)), args.out)
+        convert = float_graph if args.float else pixel_input
+        onnx.save(convert(onnx.load(args.model)), args.out)
     else:
         requantize(args.model, args.out, None if str(args.manifest) == "none" else args.manifest)
     return 0

@@ -1,4 +1,4 @@
-"""The detector's int8 export: activations calibrated chunk by chunk, so memory stays bounded."""
+"""The detector's int8 export: activations calibrated chunk by chunk, so memory stays bounded; uint8 pixels in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import calibrate
 
-from models.detector.export import CALIBRATION_CHUNK, calibration_chunk, quantize_int8
+from models.detector.export import CALIBRATION_CHUNK, calibration_chunk, pixel_input, quantize_int8
 from models.detector.requantize import float_graph
 
 SIZE = 32
@@ -101,3 +101,45 @@ def test_float_graph_of_an_int8_detector_computes_what_its_quantized_graph_means
     # Only the rounding of activations to their uint8 steps is gone; weights and ranges are the same.
     assert np.abs(got[0] - want[0]).max() < 0.02
     assert np.abs(got[1] - want[1]).max() < 0.02 * np.abs(want[1]).max()
+
+
+def _float_input(image: np.ndarray) -> dict[str, np.ndarray]:
+    return {"image": (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
+
+
+def test_pixel_input_model_computes_from_uint8_pixels_what_the_float_input_model_computes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(10)]
+    float_path, int8_path, pixel_path = tmp_path / "float.onnx", tmp_path / "int8.onnx", tmp_path / "pixel.onnx"
+    tiny_detector(float_path)
+    quantize_int8(float_path, int8_path, images)
+
+    onnx.save(pixel_input(onnx.load(int8_path)), pixel_path)
+
+    inp = onnx.load(pixel_path).graph.input[0]
+    assert inp.type.tensor_type.elem_type == TensorProto.UINT8
+    assert [d.dim_value for d in inp.type.tensor_type.shape.dim] == [1, SIZE, SIZE, 3]
+    int8 = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
+    pixel = ort.InferenceSession(str(pixel_path), providers=["CPUExecutionProvider"])
+    for image in images[:3]:
+        want = int8.run(None, _float_input(image))
+        got = pixel.run(None, {"image": image[None]})
+        for w, g in zip(want, got, strict=True):
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-6)
+    # The float graph of the pixel model is again a float-input model, for requantizing.
+    back = float_graph(onnx.load(pixel_path))
+    assert back.graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    again = ort.InferenceSession(back.SerializeToString(), providers=["CPUExecutionProvider"])
+    heat = again.run(None, _float_input(images[0]))[0]
+    assert np.abs(heat - int8.run(None, _float_input(images[0]))[0]).max() < 0.02
+
+
+def test_pixel_input_refuses_an_input_quantization_that_changes_pixel_values(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    dark = [rng.integers(0, 100, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(10)]  # calibrated to 0..100
+    float_path, int8_path = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    tiny_detector(float_path)
+    quantize_int8(float_path, int8_path, dark)
+
+    with pytest.raises(ValueError, match="does not give back pixel values"):
+        pixel_input(onnx.load(int8_path))
