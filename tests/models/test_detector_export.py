@@ -82,12 +82,22 @@ def test_int8_export_calibrates_chunk_by_chunk_and_keeps_the_float_outputs(
     assert np.abs(got[1] - want[1]).max() < 0.05 * np.abs(want[1]).max()
 
 
+def _int8_tiny(tmp_path: Path, images: list[np.ndarray]) -> Path:
+    """The tiny detector quantized to int8, calibrated on `images`."""
+    float_path, int8_path = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    tiny_detector(float_path)
+    quantize_int8(float_path, int8_path, images)
+    return int8_path
+
+
+def _float_input(image: np.ndarray) -> dict[str, np.ndarray]:
+    return {"image": (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
+
+
 def test_float_graph_of_an_int8_detector_computes_what_its_quantized_graph_means(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(20)]
-    float_path, int8_path, back_path = tmp_path / "float.onnx", tmp_path / "int8.onnx", tmp_path / "back.onnx"
-    tiny_detector(float_path)
-    quantize_int8(float_path, int8_path, images)
+    int8_path, back_path = _int8_tiny(tmp_path, images), tmp_path / "back.onnx"
 
     onnx.save(float_graph(onnx.load(int8_path)), back_path)
 
@@ -95,7 +105,7 @@ def test_float_graph_of_an_int8_detector_computes_what_its_quantized_graph_means
     assert not ops & {"QuantizeLinear", "DequantizeLinear"} and "Clip" in ops
     exact = ort.SessionOptions()
     exact.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # dequantize, then float kernels
-    x = {"image": (images[0].astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
+    x = _float_input(images[0])
     want = ort.InferenceSession(str(int8_path), exact, providers=["CPUExecutionProvider"]).run(None, x)
     got = ort.InferenceSession(str(back_path), providers=["CPUExecutionProvider"]).run(None, x)
     # Only the rounding of activations to their uint8 steps is gone; weights and ranges are the same.
@@ -103,16 +113,10 @@ def test_float_graph_of_an_int8_detector_computes_what_its_quantized_graph_means
     assert np.abs(got[1] - want[1]).max() < 0.02 * np.abs(want[1]).max()
 
 
-def _float_input(image: np.ndarray) -> dict[str, np.ndarray]:
-    return {"image": (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]}
-
-
 def test_pixel_input_model_computes_from_uint8_pixels_what_the_float_input_model_computes(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(10)]
-    float_path, int8_path, pixel_path = tmp_path / "float.onnx", tmp_path / "int8.onnx", tmp_path / "pixel.onnx"
-    tiny_detector(float_path)
-    quantize_int8(float_path, int8_path, images)
+    int8_path, pixel_path = _int8_tiny(tmp_path, images), tmp_path / "pixel.onnx"
 
     onnx.save(pixel_input(onnx.load(int8_path)), pixel_path)
 
@@ -137,9 +141,7 @@ def test_pixel_input_model_computes_from_uint8_pixels_what_the_float_input_model
 def test_pixel_input_refuses_an_input_quantization_that_changes_pixel_values(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     dark = [rng.integers(0, 100, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(10)]  # calibrated to 0..100
-    float_path, int8_path = tmp_path / "float.onnx", tmp_path / "int8.onnx"
-    tiny_detector(float_path)
-    quantize_int8(float_path, int8_path, dark)
+    int8_path = _int8_tiny(tmp_path, dark)
 
     with pytest.raises(ValueError, match="does not give back pixel values"):
         pixel_input(onnx.load(int8_path))
