@@ -66,8 +66,9 @@ class EdgeSettings(BaseModel):
         1,
         ge=1,
         le=64,
-        description="onnxruntime threads per model; on the 2-core reference machine 1 beats 2 by 3x (measured: "
-        "the second thread waits for a core that capture decoding or another process holds)",
+        description="onnxruntime threads per model; detection and reading run in two threads, each on its own "
+        "core with 1; 2 per model oversubscribes a 2-core machine (bench edge 2026-12-04: 62 frames dropped at "
+        "30 fps against 0, unpaced 29.8 fps against 48.6)",
     )
     max_candidates: int = Field(8, ge=1, le=32, description="digests per read (the read and its alternatives)")
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="a fused read below this is not reported")
