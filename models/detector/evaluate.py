@@ -57,16 +57,28 @@ def _add(tally: Tally, truth: Sequence[Box], dets: Sequence[Detection], threshol
     tally.matched += match(truth, dets, threshold)
 
 
-def eval_scenes(det: PlateDetector, count: int, threshold: float) -> tuple[Tally, list[float]]:
-    """Held-out synthetic scenes (seed namespace EVAL_SCENES); also times every detect() call."""
-    tally, ms = Tally(), []
+def eval_scenes(dets: Sequence[PlateDetector], count: int, threshold: float) -> list[tuple[Tally, list[float]]]:
+    """Held-out synthetic scenes (seed namespace EVAL_SCENES) for each detector, and every detect() call timed.
+
+    With several detectors they take turns on every scene, the first one first on even scenes and last on odd ones:
+    this machine's speed moves more from one minute to the next than a model change does, so speeds are compared
+    within one run, frame by frame (models/README.md, "The machine changed")."""
+    out: list[tuple[Tally, list[float]]] = [(Tally(), []) for _ in dets]
     for i in tqdm(range(count), desc="scenes", unit="img"):
         scene = render_scene(np.random.default_rng([EVAL_SCENES, i]))
-        t0 = time.perf_counter()
-        dets = det.detect(scene.image)
-        ms.append((time.perf_counter() - t0) * 1000)
-        _add(tally, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], dets, threshold)
-    return tally, ms
+        truth = [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates]
+        turns = list(enumerate(dets)) if i % 2 == 0 else list(enumerate(dets))[::-1]
+        for k, det in turns:
+            t0 = time.perf_counter()
+            found = det.detect(scene.image)
+            out[k][1].append((time.perf_counter() - t0) * 1000)
+            _add(out[k][0], truth, found, threshold)
+    return out
+
+
+def _ms(ms: list[float], threads: int) -> dict[str, float | int]:
+    return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2),
+            "threads": threads}  # fmt: skip
 
 
 def eval_driveby(det: PlateDetector, seed: int, every: int, threshold: float) -> Tally:
@@ -102,17 +114,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--score-threshold", type=float, default=DetectorSettings().score_threshold)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--against", type=Path, help="another detector timed and scored on the same scenes, taking turns frame by frame"
+    )
     args = p.parse_args(argv)
-    det = PlateDetector(args.model, threads=args.threads, settings=DetectorSettings(args.score_threshold))
+    settings = DetectorSettings(args.score_threshold)
+    det = PlateDetector(args.model, threads=args.threads, settings=settings)
+    dets = [det] + ([PlateDetector(args.against, threads=args.threads, settings=settings)] if args.against else [])
     result: dict[str, object] = {"model": det.model_version, "iou": args.iou, "score_threshold": args.score_threshold}
-    scenes, ms = eval_scenes(det, args.scenes, args.iou)
-    result["synthetic"] = scenes.summary()
-    result["ms_per_frame_1280x720"] = {
-        "p50": round(float(np.percentile(ms, 50)), 2),
-        "p95": round(float(np.percentile(ms, 95)), 2),
-        "threads": args.threads,
-    }
-    print(f"synthetic: {scenes.summary()}  ms/frame p50 {np.percentile(ms, 50):.1f} p95 {np.percentile(ms, 95):.1f}")
+    for k, (scenes, ms) in enumerate(eval_scenes(dets, args.scenes, args.iou)):
+        figures = {"synthetic": scenes.summary(), "ms_per_frame_1280x720": _ms(ms, args.threads)}
+        if k == 0:
+            result.update(figures)
+        else:
+            result["against"] = {"model": dets[k].model_version, **figures}
+        print(
+            f"{dets[k].model_version} synthetic: {scenes.summary()}  "
+            f"ms/frame p50 {np.percentile(ms, 50):.1f} p95 {np.percentile(ms, 95):.1f}"
+        )
     total = Tally()
     for seed in EVAL_DRIVEBY_SEEDS:
         t = eval_driveby(det, seed, args.driveby_every, args.iou)
