@@ -34,6 +34,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=128, help="batch size for the batched speed figure")
     p.add_argument("--single", type=int, default=300, help="crops timed one at a time")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    p.add_argument(
+        "--against", type=Path, help="another OCR model read and timed on the same crops, taking turns batch by batch"
+    )
     return p.parse_args(argv)
 
 
@@ -66,20 +69,36 @@ def _manifest_crops(path: Path) -> tuple[list[RgbImage], list[str], list[str]]:
 
 def _read(rec: LicensePlateRecognizer, images: Sequence[RgbImage], batch: int) -> tuple[list[str], float]:
     """Plates read in batches, and plates per second including fast-plate-ocr's preprocessing."""
-    preds: list[str] = []
-    t0 = time.perf_counter()
-    for i in range(0, len(images), batch):
-        preds.extend(p.plate for p in rec.run(list(images[i : i + batch])))
-    return preds, len(images) / (time.perf_counter() - t0)
+    ((preds, rate),) = read_in_turns([rec], images, batch)
+    return preds, rate
+
+
+def read_in_turns(
+    recs: Sequence[LicensePlateRecognizer], images: Sequence[RgbImage], batch: int
+) -> list[tuple[list[str], float]]:
+    """Each reader's plates and plates per second, the readers taking turns batch by batch (who goes first
+    alternates), so that a change of this machine's speed hits them alike (models/README.md, "The machine changed")."""
+    preds: list[list[str]] = [[] for _ in recs]
+    seconds = [0.0 for _ in recs]
+    for n, i in enumerate(range(0, len(images), batch)):
+        chunk = list(images[i : i + batch])
+        order = range(len(recs)) if n % 2 == 0 else range(len(recs) - 1, -1, -1)
+        for k in order:
+            t0 = time.perf_counter()
+            preds[k].extend(p.plate for p in recs[k].run(chunk))
+            seconds[k] += time.perf_counter() - t0
+    return [(p, len(images) / s if s else 0.0) for p, s in zip(preds, seconds, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
-    rec = LicensePlateRecognizer(
-        onnx_model_path=args.onnx, plate_config_path=args.config, device="cpu", sess_options=opts
-    )
+    recs = [
+        LicensePlateRecognizer(onnx_model_path=path, plate_config_path=args.config, device="cpu", sess_options=opts)
+        for path in [args.onnx] + ([args.against] if args.against else [])
+    ]
+    rec = recs[0]
     if args.manifest:
         images, texts, countries = _manifest_crops(args.manifest)
         source = str(args.manifest)
@@ -88,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         images = [cv2.cvtColor(c.image, cv2.COLOR_BGR2RGB) for c in crops]
         texts, countries = [c.text for c in crops], [c.country for c in crops]
         source = f"synthetic seed {args.seed}"
-    rec.run(images[: min(len(images), args.batch)])  # warm up
-    preds, batched_rate = _read(rec, images, args.batch)
+    for r in recs:
+        r.run(images[: min(len(images), args.batch)])  # warm up
+    (preds, batched_rate), *others = read_in_turns(recs, images, args.batch)
     _, single_rate = _read(rec, images[: args.single], 1)
     result: dict[str, object] = {
         "model": args.onnx.name,
@@ -105,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         idx = [i for i, c in enumerate(countries) if c == country]
         by_country[country or "?"] = score([preds[i] for i in idx], [texts[i] for i in idx])
     result["by_country"] = by_country
+    for other_preds, other_rate in others:
+        result["against"] = {
+            "model": str(args.against),
+            **score(other_preds, texts),
+            "plates_per_s_batched": round(other_rate, 1),
+        }
     if not args.manifest:  # the same plates rendered cleanly, with and without detector margins
         clean = make_crops(args.seed, 0, min(500, args.size), clean=True)
         clean_preds, _ = _read(rec, [cv2.cvtColor(c.image, cv2.COLOR_BGR2RGB) for c in clean], args.batch)
