@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from edge.outbox import Outbox
 from edge.publisher import LinkStats
 
 STAGES = ("decode", "detect", "ocr", "track", "digest", "outbox", "publish")
+BEHIND_WINDOW_S = 60.0  # the alarm looks at the frames of the last minute ...
+BEHIND_MIN_FRAMES = 30  # ... once there are this many ...
+BEHIND_SHARE = 0.05  # ... and raises when at least this share of them was dropped
 
 
 class _Model(BaseModel):
@@ -125,6 +129,24 @@ class EdgeMonitor:
     evidence: EvidenceWindow
     times: FrameTimes = field(default_factory=FrameTimes)
     started: float = field(default_factory=time.monotonic)
+    # (time, frames captured, frames dropped): the start, then one per look; the newest one older than the window
+    # stays first, so a look compares with about a minute ago (or with the start)
+    _drops: collections.deque[tuple[float, int, int]] = field(default_factory=collections.deque)
+    _drops_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._drops.append((self.started, self.capture.stats.frames, self.capture.dropped))
+
+    def dropped_recently(self) -> tuple[int, int]:
+        """Frames captured and frames dropped in about the last BEHIND_WINDOW_S (since the start if sooner)."""
+        now, frames, dropped = time.monotonic(), self.capture.stats.frames, self.capture.dropped
+        with self._drops_lock:  # the status server may look from two threads at once
+            if now - self._drops[-1][0] >= 1.0:  # at most one sample a second
+                self._drops.append((now, frames, dropped))
+            while len(self._drops) > 1 and self._drops[1][0] <= now - BEHIND_WINDOW_S:
+                self._drops.popleft()
+            _, frames0, dropped0 = self._drops[0]
+        return frames - frames0, dropped - dropped0
 
     def stage_ms(self) -> dict[str, float]:
         n = max(1, self.times.processed)
@@ -144,6 +166,12 @@ class EdgeMonitor:
         for alarm in (self.link.alarm, self.outbox.alarm):
             if alarm:
                 out.append(alarm)
+        frames, dropped = self.dropped_recently()
+        if frames >= BEHIND_MIN_FRAMES and dropped >= BEHIND_SHARE * frames:
+            out.append(
+                f"inference falls behind the camera: {dropped} of the last {frames} frames dropped; plates may "
+                "be missed (check the computer's CPU load and model threads)"
+            )
         return out
 
     def status(self) -> EdgeStatus:

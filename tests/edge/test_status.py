@@ -122,3 +122,29 @@ def test_page_renders_live_figures_in_headless_chromium(running: Running) -> Non
     assert "broker unreachable" in dom and "2 of 200000" in dom
     assert "alarm(s)" in dom and "waiting for the first status" not in dom
     _no_plate_text(proc.stdout)
+
+
+def test_an_alarm_says_when_inference_falls_behind_the_camera(tmp_path: Path) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(60):
+        cv2.imwrite(str(frames / f"{i:03d}.png"), np.full((48, 64, 3), i, np.uint8))
+    # Nothing takes frames from the queue: a live source keeps the newest two and drops the rest.
+    capture = Capture(ImageFolderSource(path=frames, stall_timeout_s=60), CaptureSettings(queue_size=2))
+    gps = GpsReceiver(ReplayGps(path=tmp_path / "none.nmea"))
+    outbox = Outbox(OutboxSettings(path=tmp_path / "outbox.sqlite"))
+    monitor = EdgeMonitor("scan-07", "cam-left", capture, gps, outbox, LinkStats(), EvidenceWindow(120))
+    assert not [a for a in monitor.alarms() if "falls behind" in a]
+    capture.start()
+    try:
+        deadline = time.monotonic() + 10
+        while capture.stats.frames < 60 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alarms = [a for a in monitor.alarms() if "falls behind" in a]
+        status = monitor.status()
+    finally:
+        capture.stop()
+        outbox.close()
+    assert alarms == ["inference falls behind the camera: 58 of the last 60 frames dropped; plates may be missed "
+                      "(check the computer's CPU load and model threads)"]  # fmt: skip
+    assert alarms[0] in status.alarms and status.camera.dropped == 58
