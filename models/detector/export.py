@@ -127,8 +127,8 @@ def pixel_input(model: onnx.ModelProto) -> onnx.ModelProto:
     The quantized graph's first step turns the float input x / 255 into uint8 steps (a clip to the calibrated range,
     then QuantizeLinear); with the calibrated scale (about 1 / 255) that step gives back the pixel value itself for
     every one of the 256 values, so a uint8 input can go straight to the first convolution's dequantizer. The edge
-    then skips converting 1.15 million pixels to float and transposing them (about 2 ms of a 13 ms frame at two
-    threads on the AVX2 machine, detector card, version 8.3), and the model computes the same numbers. Raises
+    then skips converting 1.15 million pixels to float and transposing them (2.0-3.1 ms of a 19-21 ms frame on the
+    AVX2 machine, detector card, version 8.3), and the model computes the same numbers. Raises
     ValueError if the step is not the identity on pixel values (then the float input is needed)."""
     from onnx import helper, numpy_helper
 
