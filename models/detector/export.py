@@ -134,6 +134,8 @@ def pixel_input(model: onnx.ModelProto) -> onnx.ModelProto:
 
     graph = model.graph
     (inp,) = graph.input
+    if inp.type.tensor_type.elem_type == onnx.TensorProto.UINT8:
+        raise ValueError(f"input {inp.name} takes uint8 pixels already; nothing to convert")
     _, channels, height, width = (d.dim_value for d in inp.type.tensor_type.shape.dim)
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     chain = [n for n in graph.node if inp.name in n.input]

@@ -115,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.float or args.pixel_input:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         convert = float_graph if args.float else pixel_input
-        onnx.save(convert(onnx.load(args.model)), args.out)
+        try:
+            converted = convert(onnx.load(args.model))
+        except ValueError as exc:
+            p.error(f"{args.model}: {exc}")
+        onnx.save(converted, args.out)
     else:
         requantize(args.model, args.out, None if str(args.manifest) == "none" else args.manifest)
     return 0

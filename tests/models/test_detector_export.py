@@ -145,3 +145,11 @@ def test_pixel_input_refuses_an_input_quantization_that_changes_pixel_values(tmp
 
     with pytest.raises(ValueError, match="does not give back pixel values"):
         pixel_input(onnx.load(int8_path))
+
+
+def test_pixel_input_refuses_a_model_that_takes_pixels_already(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    pixel = pixel_input(onnx.load(_int8_tiny(tmp_path, [rng.integers(0, 256, (SIZE, SIZE, 3), np.uint8)])))
+
+    with pytest.raises(ValueError, match="takes uint8 pixels already"):
+        pixel_input(pixel)
