@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from models.detector.data import (
     manifest_samples,
     scene_sample,
 )
+from models.quantize import quantize_qdq
 
 if TYPE_CHECKING:
     from torch import nn
@@ -81,44 +82,16 @@ def calibration_chunk(n_images: int) -> int:
 
 def quantize_int8(float_path: Path, out: Path, images: Sequence[npt.NDArray[np.uint8]]) -> None:
     """Static int8 quantization of `float_path` into `out`, activations calibrated on `images` (BGR, H x W x 3)."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization import CalibrationMethod
 
-    class Reader(CalibrationDataReader):
-        """The images in order; onnxruntime asks for one chunk at a time (`set_range`)."""
+    def feed(i: int) -> dict[str, npt.NDArray[np.float32]]:
+        return {"image": np.ascontiguousarray((images[i].astype(np.float32) / 255.0).transpose(2, 0, 1)[None])}
 
-        def __init__(self) -> None:
-            self._it: Iterator[npt.NDArray[np.uint8]] = iter(images)
-
-        def __len__(self) -> int:
-            return len(images)
-
-        def set_range(self, start_index: int, end_index: int) -> None:
-            self._it = iter(images[start_index:end_index])
-
-        def get_next(self) -> dict[str, npt.NDArray[np.float32]] | None:
-            img = next(self._it, None)
-            if img is None:
-                return None
-            return {"image": np.ascontiguousarray((img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None])}
-
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(float_path), str(prepared))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(
-            str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=list(FLOAT_NODES),
-            reduce_range=True,  # 7-bit weights: no int16 saturation on CPUs without VNNI (module docstring)
-            calibrate_method=CalibrationMethod.Percentile,
-            extra_options={"CalibStridedMinMax": calibration_chunk(len(images))},
-        )  # fmt: skip
+    quantize_qdq(
+        float_path, out, len(images), feed, nodes_to_exclude=list(FLOAT_NODES),
+        calibrate_method=CalibrationMethod.Percentile,
+        extra_options={"CalibStridedMinMax": calibration_chunk(len(images))},
+    )  # fmt: skip
 
 
 def pixel_input(model: onnx.ModelProto) -> onnx.ModelProto:

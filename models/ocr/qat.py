@@ -16,18 +16,16 @@ rounding, and the export then applies the same rounding in onnxruntime:
   measured again every few hundred steps as the weights move (`calibrate`);
 - biases: int32 in steps of input scale x weight scale, as onnxruntime stores them (without this, the torch
   rounding and onnxruntime's int8 kernels read the same text on 95.7 % of crops; with it, on 512 of 512);
-- the first convolution (1 input channel: int8 costs more there than it saves) and the classifier stay float,
-  as in the faster static candidate; so does the slot decoding after the softmax (`quantized_nodes`).
+- the first convolution and the classifier stay float, as does the slot decoding (`models.ocr.int8`).
 
 `export_int8` writes the float graph of the fine-tuned weights, then quantizes it with onnxruntime
-(`quantize_static`, QDQ) calibrated on the same crops, so the deployed model applies the rounding the
+(`models.ocr.int8.quantize_int8`) calibrated on the same crops, so the deployed model applies the rounding the
 network was trained with; `agreement` measures how often the two read the same text.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +33,11 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from models.ocr.int8 import CALIBRATION_BATCH, quantize_int8, rgb
 from models.ocr.train import PlateNet, _Context, _to_tensor, ctc_to_slots, export
 
 W_QMIN, W_QMAX = -64, 64  # onnxruntime's int8 range with reduce_range (ONNX_INT_TYPE_REDUCED_RANGE)
 A_QMIN, A_QMAX = 0, 255  # uint8 activations, full range
-CALIBRATION_BATCH = 128
 
 
 class ActQuant(nn.Module):
@@ -226,59 +224,6 @@ def calibrate(net: QuantPlateNet, crops: npt.NDArray[np.uint8]) -> None:
     net.train(was_training)
 
 
-def _rgb(crops: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """Grey training crops (N, H, W) as the RGB batch (N, H, W, 3) the exported model takes."""
-    return np.ascontiguousarray(np.repeat(crops[..., None], 3, axis=-1))
-
-
-QUANTIZED_OPS = ("Conv", "MaxPool", "Relu", "Add")
-
-
-def quantized_nodes(model_path: Path) -> list[str]:
-    """Names of the nodes to quantize: the network's convolutions but its first and last (module docstring), its
-    pools, ReLUs and residual additions. The slot decoding after the softmax stays float: quantizing its
-    addition would round the probabilities to 1/255 steps (ties for the best character)."""
-    import onnx
-
-    nodes = [n for n in onnx.load(str(model_path)).graph.node if n.op_type in QUANTIZED_OPS]
-    convs = [n.name for n in nodes if n.op_type == "Conv"]
-    kept_float = {convs[0], convs[-1]}
-    return [n.name for n in nodes if n.name.startswith("/net/") and n.name not in kept_float]
-
-
-def quantize_int8(float_path: Path, out: Path, crops: npt.NDArray[np.uint8]) -> None:
-    """Static int8 (QDQ) of an exported float OCR model, activations calibrated (MinMax) on `crops`."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    batches = [_rgb(crops[i : i + CALIBRATION_BATCH]) for i in range(0, len(crops), CALIBRATION_BATCH)]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it: Iterator[npt.NDArray[np.uint8]] = iter(batches)
-
-        def get_next(self) -> dict[str, npt.NDArray[np.uint8]] | None:
-            batch = next(self._it, None)
-            return None if batch is None else {"input": batch}
-
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(float_path), str(prepared))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(
-            str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
-            op_types_to_quantize=list(QUANTIZED_OPS), nodes_to_quantize=quantized_nodes(prepared),
-            calibrate_method=CalibrationMethod.MinMax,
-        )  # fmt: skip
-
-
 def export_int8(net: QuantPlateNet, onnx_path: Path, config_path: Path, crops: npt.NDArray[np.uint8]) -> None:
     """The fine-tuned network as the deployed int8 model: float export, then onnxruntime's quantization with the
     activation ranges calibrated on the same crops as in training."""
@@ -300,5 +245,5 @@ def agreement(net: QuantPlateNet, onnx_path: Path, crops: npt.NDArray[np.uint8])
     starts = range(0, len(crops), 256)
     mine = torch.cat([ctc_to_slots(net(_to_tensor(crops[i : i + 256])).softmax(-1)) for i in starts])
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    theirs = np.concatenate([session.run(None, {"input": _rgb(crops[i : i + 256])})[0] for i in starts])
+    theirs = np.concatenate([session.run(None, {"input": rgb(crops[i : i + 256])})[0] for i in starts])
     return float((mine.argmax(-1).numpy() == theirs.argmax(-1)).all(axis=1).mean())

@@ -1,4 +1,5 @@
-"""Quantization-aware OCR: the torch network computes what the exported graphs compute, float and int8."""
+"""Quantization-aware OCR (train extra): the torch network computes what the exported graphs compute, float and
+int8."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-import torch
 
-from models.ocr import qat
-from models.ocr.dataset import generate_arrays
-from models.ocr.train import _to_tensor, ctc_to_slots
+torch = pytest.importorskip("torch", reason="quantization-aware training needs the train extra (torch)")
+
+from models.ocr import qat  # noqa: E402
+from models.ocr.dataset import generate_arrays  # noqa: E402
+from models.ocr.int8 import rgb  # noqa: E402
+from models.ocr.train import _to_tensor, ctc_to_slots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ONNX_PATH = ROOT / "models" / "ocr" / "plate_ocr.onnx"
@@ -37,7 +40,7 @@ def test_folded_network_loaded_from_onnx_reproduces_the_float_model(net: qat.Qua
     with torch.no_grad():
         mine = ctc_to_slots(net(_to_tensor(crops[:64])).softmax(-1)).numpy()
     session = ort.InferenceSession(str(ONNX_PATH), providers=["CPUExecutionProvider"])
-    theirs = session.run(None, {"input": qat._rgb(crops[:64])})[0]
+    theirs = session.run(None, {"input": rgb(crops[:64])})[0]
     np.testing.assert_allclose(mine, theirs, atol=1e-4)
 
 
@@ -62,15 +65,6 @@ def test_int8_rounding_changes_the_network_output(net: qat.QuantPlateNet, crops:
         net.set_quant(False)
         plain = net(x)
     assert 0 < float((rounded - plain).abs().max()) < 5.0
-
-
-def test_the_slot_decoding_and_the_outer_convolutions_stay_float() -> None:
-    names = qat.quantized_nodes(ONNX_PATH)
-    convs = [n.name for n in onnx.load(str(ONNX_PATH)).graph.node if n.op_type == "Conv"]
-    assert convs[0] not in names and convs[-1] not in names
-    assert set(convs[1:-1]) <= set(names)
-    assert "/Add" not in names  # after the softmax: quantizing it would round probabilities to 1/255
-    assert any(n.endswith("/Add") for n in names)  # the residual additions are quantized
 
 
 def test_bias_rounding_steps_are_input_scale_times_weight_scale() -> None:
