@@ -21,6 +21,7 @@ TRAIN_SEED = 1
 VALID_SEED = 2
 WORLD_SEED = 3  # US-style and Brazilian training crops
 CLEAN_SEED = 4  # clean crops: the first steps of the training curriculum
+CALIB_SEED = 5  # activation ranges of quantization-aware fine-tuning (models/ocr/qat.py)
 TEST_SEED = 1001
 DATA_VERSION = 4  # 4: some plates in outline typefaces (models.synth.typefaces); 3: glyphs keep a visible gap
 SCENE_VALID_NAMESPACE = 606

@@ -19,6 +19,7 @@ from models.cpu import native_bf16
 from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
+    CALIB_SEED,
     CLEAN_SEED,
     IMG_H,
     IMG_W,
@@ -189,6 +190,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="channel multiplier of the last stages and the head (2.0: version 8, 843,605 parameters, about 1,230 "
         "plates/s batched on 2 threads; 1.0: version 7's layout, 226,549 parameters; see the OCR card)",
     )
+    p.add_argument(
+        "--qat",
+        action="store_true",
+        help="quantization-aware fine-tuning of the --init model: int8 rounding in the forward pass, fp32, and an "
+        "int8 export (models/ocr/qat.py)",
+    )
+    p.add_argument("--calib-size", type=int, default=512, help="--qat: synthetic crops that set activation ranges")
+    p.add_argument("--recalibrate", type=int, default=250, help="--qat: steps between activation range updates")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
         "--precision",
@@ -391,6 +400,17 @@ def init_from_onnx(net: PlateNet, onnx_path: Path, sample: npt.NDArray[np.uint8]
     net.train()
 
 
+def _export(net: nn.Module, onnx_path: Path, config_path: Path, x_calib: npt.NDArray[np.uint8]) -> None:
+    """The float export, or for a quantization-aware network its int8 export calibrated on `x_calib`."""
+    if isinstance(net, PlateNet):
+        export(net, onnx_path, config_path)
+        return
+    from models.ocr import qat
+
+    qat.calibrate(net, x_calib)  # type: ignore[arg-type]
+    qat.export_int8(net, onnx_path, config_path, x_calib)  # type: ignore[arg-type]
+
+
 def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
     """Linear warm-up over 300 steps, then cosine to zero as the clock runs out."""
     return args.lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
@@ -398,6 +418,11 @@ def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.qat and (args.init is None or not args.wide):
+        raise SystemExit("--qat fine-tunes an exported model of the wide layout: give it with --init (not --small)")
+    if args.qat and args.precision != "fp32":
+        print("precision: fp32 (--qat: the int8 rounding is emulated in fp32)")
+        args.precision = "fp32"
     if args.precision == "auto":
         native = native_bf16()
         args.precision = "bf16" if native else "fp32"
@@ -426,9 +451,22 @@ def main(argv: list[str] | None = None) -> int:
     budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60)
     print(f"training for {budget_s / 60:.1f} min (the schedule follows the clock)", flush=True)
 
-    net = PlateNet(wide=args.wide, width=args.width).to(memory_format=torch.channels_last)
-    if args.init is not None:
+    net: nn.Module = PlateNet(wide=args.wide, width=args.width).to(memory_format=torch.channels_last)
+    x_calib = np.zeros((0, IMG_H, IMG_W), np.uint8)
+    if args.qat:
+        from models.ocr import qat
+
+        x_calib = _arrays(CALIB_SEED, args.calib_size, args, "calibration crops")[0]
+        if len(x_real):  # real looks set ranges too: a fixed sample of the real training crops
+            pick = np.random.default_rng(CALIB_SEED).choice(len(x_real), min(128, len(x_real)), replace=False)
+            x_calib = np.concatenate([x_calib, x_real[np.sort(pick)]])
+        net = qat.QuantPlateNet(args.width).to(memory_format=torch.channels_last)
+        net.load_onnx(args.init)
+        qat.calibrate(net, x_calib)
+        print(f"qat: int8 rounding on, activation ranges from {len(x_calib)} crops", flush=True)
+    elif args.init is not None:
         init_from_onnx(net, args.init, stream.x[stream.available[:512]] if stream.poll(wait=True) else x_clean[:512])
+    if args.init is not None:
         exact, chars = _accuracy(net, x_valid, y_valid)
         s_exact, s_chars = _accuracy(net, x_scene, y_scene) if len(x_scene) else (0.0, 0.0)
         print(
@@ -485,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
             nn.utils.clip_grad_norm_(net.parameters(), args.clip)
         opt.step()
         step += 1
+        if args.qat and step % args.recalibrate == 0:  # the weights moved: so did the activations' ranges
+            qat.calibrate(net, x_calib)
         seen += len(yb)
         losses.append(float(loss.detach()))
         elapsed = time.perf_counter() - t_train
@@ -508,14 +548,14 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             if frac < 1.0 and args.partial is not None:  # a snapshot to look at (or fall back to) mid-run
-                export(net, args.partial, args.partial.with_suffix(".yaml"))
+                _export(net, args.partial, args.partial.with_suffix(".yaml"), x_calib)
                 net.train()
     if not stream.done:
         print(f"{len(stream.available)} of {n_train} hard crops were ready when training ended", flush=True)
         stream.close()
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), args.checkpoint)
-    export(net, args.onnx, args.config)
+    _export(net, args.onnx, args.config, x_calib)
     total = time.perf_counter() - t_start
     size_kb = args.onnx.stat().st_size / 1024
     print(f"wrote {args.onnx} ({size_kb:.0f} KiB) and {args.config}; total {total / 60:.1f} min", flush=True)
