@@ -65,7 +65,7 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
 
 
 async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path,
-                   threads: int) -> dict[str, object]:  # fmt: skip
+                   threads: int, ocr_model: Path | None = None) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = 0
 
@@ -79,6 +79,7 @@ async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSet
         outbox=OutboxSettings(path=workdir / f"outbox-{'paced' if pace else 'unpaced'}.sqlite"),
         status_port=None,
         threads=threads,
+        **({"ocr_model": ocr_model} if ocr_model is not None else {}),
     )
     service = EdgeService(settings, KeyRing((KEY,)), on_read)
     try:
@@ -115,13 +116,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     spec = spec_for(args)
     video, truth = video_for(spec, args.cache_dir)
     out: dict[str, object] = {"machine_cpus": os.cpu_count(), "video": f"{spec.width}x{spec.height}@{spec.fps}",
-                              "video_s": args.seconds, "cars": len(truth.cars)}  # fmt: skip
+                              "video_s": args.seconds, "cars": len(truth.cars),
+                              "ocr_model": str(args.ocr_model or "models/ocr/plate_ocr.onnx")}  # fmt: skip
     modes = {"both": (True, False), "paced": (True,), "unpaced": (False,)}[args.mode]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp, EmbeddedBroker() as broker:
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
         for pace in modes:
             log(f"running the edge {'paced at 30 fps' if pace else 'unpaced'} ...")
-            result = await run_once(video, truth, pace, kafka, Path(tmp), args.threads)
+            result = await run_once(video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model)
             prefix = "" if pace or args.mode == "unpaced" else "unpaced_"
             out.update({prefix + k: v for k, v in result.items()})
     return out
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--mode", choices=["both", "paced", "unpaced"], default="both")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model")
+    p.add_argument("--ocr-model", type=Path, help="another OCR model (same config) instead of the shipped one")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the rendered video is kept")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
