@@ -1,4 +1,10 @@
-"""Train the plate OCR (CNN + CTC) on synthetic crops on CPU; export fast-plate-ocr ONNX (slots) + config."""
+"""Train the plate OCR (CNN + CTC) on synthetic crops on CPU; export fast-plate-ocr ONNX (slots) + config.
+
+Two steps make the deployed model (OCR card, version 8.1):
+
+    scanauto train ocr         # from scratch, float: models/ocr/plate_ocr_float.onnx (version 8, about 56 min)
+    scanauto train ocr --qat   # fine-tunes that with int8 rounding: models/ocr/plate_ocr.onnx (int8, about 26 min)
+"""
 
 from __future__ import annotations
 
@@ -35,6 +41,9 @@ from models.ocr.dataset import (
 
 HERE = Path(__file__).resolve().parent
 ONNX_PATH = HERE / "plate_ocr.onnx"
+"""The deployed model (int8 since version 8.1): what `--qat` writes."""
+FLOAT_PATH = HERE / "plate_ocr_float.onnx"
+"""Its float parent (version 8): what training from scratch writes, and what `--qat` starts from."""
 CONFIG_PATH = HERE / "plate_config.yaml"
 # ITU-R BT.601 luma, the weights cv2.COLOR_RGB2GRAY uses: training data is made with cv2.
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
@@ -179,7 +188,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--real-variants", type=int, default=24, help="augmented crops per pseudo-labelled real plate")
     p.add_argument("--no-real", action="store_true", help="synthetic crops only (no pseudo-labelled real crops)")
     p.add_argument("--min-prob", type=float, default=0.9, help="teacher's least slot probability to keep a real plate")
-    p.add_argument("--init", type=Path, help="start from this exported model (same layout) instead of scratch")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help=f"start from this exported model (same layout) instead of scratch (--qat: {FLOAT_PATH.name})",
+    )
     p.add_argument(
         "--small", dest="wide", action="store_false", help="the small layout of versions 1-4 (see PlateNet; --width 1)"
     )
@@ -219,9 +232,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
     p.add_argument("--valid-every", type=float, default=10.0, help="minutes between validations")
     p.add_argument("--partial", type=Path, help="export an ONNX snapshot here at every validation")
-    p.add_argument("--onnx", type=Path, default=ONNX_PATH)
+    p.add_argument("--onnx", type=Path, help=f"output model (default {FLOAT_PATH.name}; --qat: {ONNX_PATH.name})")
     p.add_argument("--config", type=Path, default=CONFIG_PATH)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.qat and args.init is None:
+        args.init = FLOAT_PATH
+    if args.onnx is None:
+        args.onnx = ONNX_PATH if args.qat else FLOAT_PATH
+    return args
 
 
 def _cache_path(
@@ -418,8 +436,10 @@ def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    if args.qat and (args.init is None or not args.wide):
-        raise SystemExit("--qat fine-tunes an exported model of the wide layout: give it with --init (not --small)")
+    if args.qat and not args.wide:
+        raise SystemExit("--qat fine-tunes a model of the wide layout (version 8's); it does not take --small")
+    if args.init is not None and not args.init.is_file():
+        raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
     if args.qat and args.precision != "fp32":
         print("precision: fp32 (--qat: the int8 rounding is emulated in fp32)")
         args.precision = "fp32"

@@ -14,7 +14,8 @@ from models.ocr.dataset import generate_arrays
 from models.ocr.int8 import quantize_int8, quantized_nodes, rgb
 
 ROOT = Path(__file__).resolve().parents[2]
-ONNX_PATH = ROOT / "models" / "ocr" / "plate_ocr.onnx"
+ONNX_PATH = ROOT / "models" / "ocr" / "plate_ocr_float.onnx"  # the float parent (version 8)
+DEPLOYED = ROOT / "models" / "ocr" / "plate_ocr.onnx"
 
 
 def _read(path: Path, crops: np.ndarray) -> np.ndarray:
@@ -53,3 +54,10 @@ def test_int8_model_reads_as_the_float_model_on_synthetic_crops(int8_model: tupl
     path, crops = int8_model
     same = (_read(path, crops).argmax(-1) == _read(ONNX_PATH, crops).argmax(-1)).all(axis=1)
     assert same.mean() >= 0.9, f"{same.sum()} of {len(same)} crops read the same text"
+
+
+def test_the_deployed_model_is_the_int8_export_with_float_decoding() -> None:
+    graph = onnx.load(str(DEPLOYED)).graph
+    quantized = {n.input[0] for n in graph.node if n.op_type == "QuantizeLinear"}
+    assert len(quantized) >= 10
+    assert not any(name.startswith("/Softmax") or name.startswith("/Add") for name in quantized)

@@ -18,7 +18,7 @@ from models.ocr.int8 import rgb  # noqa: E402
 from models.ocr.train import _to_tensor, ctc_to_slots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-ONNX_PATH = ROOT / "models" / "ocr" / "plate_ocr.onnx"
+ONNX_PATH = ROOT / "models" / "ocr" / "plate_ocr_float.onnx"  # the float parent (version 8)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,18 @@ def test_int8_rounding_changes_the_network_output(net: qat.QuantPlateNet, crops:
 def test_bias_rounding_steps_are_input_scale_times_weight_scale() -> None:
     b = torch.tensor([0.0103, -0.0049])
     np.testing.assert_allclose(qat.fake_quant_bias(b, 0.5, torch.tensor([0.01, 0.01])).numpy(), [0.01, -0.005])
+
+
+def test_qat_training_starts_from_the_float_parent_and_writes_the_deployed_model() -> None:
+    from models.ocr import train
+
+    args = train._parse(["--qat"])
+    assert (args.init, args.onnx) == (train.FLOAT_PATH, train.ONNX_PATH)
+    assert train._parse([]).onnx == train.FLOAT_PATH  # training from scratch never overwrites the int8 model
+
+
+def test_qat_training_refuses_a_missing_model_to_fine_tune(tmp_path: Path) -> None:
+    from models.ocr import train
+
+    with pytest.raises(SystemExit, match="no such model"):
+        train.main(["--qat", "--init", str(tmp_path / "missing.onnx")])
