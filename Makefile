@@ -32,12 +32,11 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/scanauto schemas --out deploy/schemas
 
-# Regenerate training data and retrain both models on CPU (needs the 'train' extra: torch; the OCR's float
-# parent, then its int8 fine-tuning, OCR card version 8.1).
+# Regenerate training data and retrain both models on CPU (needs the 'train' extra: torch; the OCR trains its
+# float parent, then fine-tunes it for int8, in one command: OCR card, version 8.1).
 models: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
 	$(BIN)/scanauto train ocr
-	$(BIN)/scanauto train ocr --qat
 	$(BIN)/scanauto train detector
 
 clean:

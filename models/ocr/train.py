@@ -1,9 +1,9 @@
 """Train the plate OCR (CNN + CTC) on synthetic crops on CPU; export fast-plate-ocr ONNX (slots) + config.
 
-Two steps make the deployed model (OCR card, version 8.1):
-
-    scanauto train ocr         # from scratch, float: models/ocr/plate_ocr_float.onnx (version 8, about 56 min)
-    scanauto train ocr --qat   # fine-tunes that with int8 rounding: models/ocr/plate_ocr.onnx (int8, about 26 min)
+One command makes the deployed model within the hour (`--budget`, 57 min): the float network trained from
+scratch (bf16 where the CPU has it), written to `plate_ocr_float.onnx`, then `--qat-minutes` (10) of
+quantization-aware fine-tuning of it, exported int8 to `plate_ocr.onnx` (OCR card, versions 8 and 8.1).
+`--qat` runs the second phase alone on a given float model.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--valid-size", type=int, default=2_000, help="synthetic validation crops")
     p.add_argument("--scene-valid", type=int, default=300, help="street scenes: 2nd valid set")
     p.add_argument("--budget", type=float, default=57.0, help="minutes for the whole run (data + training)")
-    p.add_argument("--minutes", type=float, help="training minutes (overrides --budget)")
+    p.add_argument(
+        "--minutes", type=float, help="minutes of the float training (overrides --budget); with --qat: of the int8 one"
+    )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warm-up, then cosine by the clock)")
     p.add_argument("--real-share", type=float, default=0.1, help="share of each batch taken from real crops")
@@ -206,9 +209,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--qat",
         action="store_true",
-        help="quantization-aware fine-tuning of the --init model: int8 rounding in the forward pass, fp32, and an "
-        "int8 export (models/ocr/qat.py)",
+        help="only the int8 phase: quantization-aware fine-tuning of the --init model (default the float parent) "
+        "for --minutes (default --qat-minutes), fp32, int8 export (models/ocr/qat.py)",
     )
+    p.add_argument(
+        "--qat-minutes",
+        type=float,
+        default=10.0,
+        help="minutes of the int8 phase after the float training, within --budget (0: float model only)",
+    )
+    p.add_argument("--qat-lr", type=float, default=2e-4, help="peak learning rate of the int8 phase")
     p.add_argument("--calib-size", type=int, default=512, help="--qat: synthetic crops that set activation ranges")
     p.add_argument("--recalibrate", type=int, default=250, help="--qat: steps between activation range updates")
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
@@ -232,13 +242,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
     p.add_argument("--valid-every", type=float, default=10.0, help="minutes between validations")
     p.add_argument("--partial", type=Path, help="export an ONNX snapshot here at every validation")
-    p.add_argument("--onnx", type=Path, help=f"output model (default {FLOAT_PATH.name}; --qat: {ONNX_PATH.name})")
+    p.add_argument("--onnx", type=Path, default=ONNX_PATH, help="the int8 model (the deployed one)")
+    p.add_argument("--float-onnx", type=Path, default=FLOAT_PATH, help="the float model (the int8 phase's parent)")
     p.add_argument("--config", type=Path, default=CONFIG_PATH)
     args = p.parse_args(argv)
     if args.qat and args.init is None:
         args.init = FLOAT_PATH
-    if args.onnx is None:
-        args.onnx = ONNX_PATH if args.qat else FLOAT_PATH
     return args
 
 
@@ -429,112 +438,118 @@ def _export(net: nn.Module, onnx_path: Path, config_path: Path, x_calib: npt.NDA
     qat.export_int8(net, onnx_path, config_path, x_calib)  # type: ignore[arg-type]
 
 
-def _lr(args: argparse.Namespace, step: int, frac: float) -> float:
+def _lr(peak: float, step: int, frac: float) -> float:
     """Linear warm-up over 300 steps, then cosine to zero as the clock runs out."""
-    return args.lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+    return peak * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    if args.qat and not args.wide:
-        raise SystemExit("--qat fine-tunes a model of the wide layout (version 8's); it does not take --small")
-    if args.init is not None and not args.init.is_file():
-        raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
-    if args.qat and args.precision != "fp32":
-        print("precision: fp32 (--qat: the int8 rounding is emulated in fp32)")
-        args.precision = "fp32"
-    if args.precision == "auto":
-        native = native_bf16()
-        args.precision = "bf16" if native else "fp32"
-        print(f"precision: {args.precision} (auto: native bfloat16 {'found' if native else 'not found'} on this CPU)")
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+@dataclass
+class _Data:
+    """Everything a training phase draws from: the hard synthetic stream (filling in the background), clean and
+    real crops, the validation sets, and the calibration crops of the int8 phase."""
+
+    stream: CropStream
+    sets: list[tuple[int, int, bool]]
+    x_clean: npt.NDArray[np.uint8]
+    y_clean: npt.NDArray[np.int64]
+    x_real: npt.NDArray[np.uint8]
+    y_real: npt.NDArray[np.int64]
+    x_valid: npt.NDArray[np.uint8]
+    y_valid: npt.NDArray[np.int64]
+    x_scene: npt.NDArray[np.uint8]
+    y_scene: npt.NDArray[np.int64]
+    x_calib: npt.NDArray[np.uint8]
+    t_start: float
+
+
+def _load_data(args: argparse.Namespace, qat_phase: bool) -> _Data:
     t_start = time.perf_counter()
-    x_clean, y_clean = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
-    if args.clean_size:
+    empty = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
+    x_clean, y_clean = empty
+    if args.clean_size and not args.qat:
         x_clean, y_clean = _arrays(CLEAN_SEED, args.clean_size, args, "clean crops", clean=True)
     x_valid, y_valid = _arrays(VALID_SEED, args.valid_size, args, "valid crops")
     x_scene, y_scene = _scene_valid(args)
-    x_real, y_real = (np.zeros((0, IMG_H, IMG_W), np.uint8), np.zeros((0, MAX_SLOTS), np.int64))
+    x_real, y_real = empty
     if not args.no_real and args.real_share > 0:
         x_real, y_real = _real(args)
-    # The slow part last, in the background: pools are forked before any thread-holding pool exists.
-    stream, sets = _hard_stream(args)
-    n_train = len(stream.x)
-    t_data = time.perf_counter() - t_start
-    print(
-        f"data: {len(x_clean)} clean + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
-        f"crops in {t_data / 60:.1f} min; {stream.poll()} of {n_train} hard synthetic crops ready, "
-        f"the rest {'follows during training' if not stream.done else 'cached'}",
-        flush=True,
-    )
-    budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60)
-    print(f"training for {budget_s / 60:.1f} min (the schedule follows the clock)", flush=True)
-
-    net: nn.Module = PlateNet(wide=args.wide, width=args.width).to(memory_format=torch.channels_last)
-    x_calib = np.zeros((0, IMG_H, IMG_W), np.uint8)
-    if args.qat:
-        from models.ocr import qat
-
+    x_calib = empty[0]
+    if qat_phase:
         x_calib = _arrays(CALIB_SEED, args.calib_size, args, "calibration crops")[0]
         if len(x_real):  # real looks set ranges too: a fixed sample of the real training crops
             pick = np.random.default_rng(CALIB_SEED).choice(len(x_real), min(128, len(x_real)), replace=False)
             x_calib = np.concatenate([x_calib, x_real[np.sort(pick)]])
-        net = qat.QuantPlateNet(args.width).to(memory_format=torch.channels_last)
-        net.load_onnx(args.init)
-        qat.calibrate(net, x_calib)
-        print(f"qat: int8 rounding on, activation ranges from {len(x_calib)} crops", flush=True)
-    elif args.init is not None:
-        init_from_onnx(net, args.init, stream.x[stream.available[:512]] if stream.poll(wait=True) else x_clean[:512])
-    if args.init is not None:
-        exact, chars = _accuracy(net, x_valid, y_valid)
-        s_exact, s_chars = _accuracy(net, x_scene, y_scene) if len(x_scene) else (0.0, 0.0)
-        print(
-            f"start from {args.init}: synthetic crops exact {exact:.4f}, scene plates exact {s_exact:.4f}", flush=True
-        )
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    # The slow part last, in the background: pools are forked before any thread-holding pool exists.
+    stream, sets = _hard_stream(args)
+    data = _Data(stream, sets, x_clean, y_clean, x_real, y_real, x_valid, y_valid, x_scene, y_scene, x_calib, t_start)
+    print(
+        f"data: {len(x_clean)} clean + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
+        f"crops in {(time.perf_counter() - t_start) / 60:.1f} min; {stream.poll()} of {len(stream.x)} hard "
+        f"synthetic crops ready, the rest {'follows during training' if not stream.done else 'cached'}",
+        flush=True,
+    )
+    return data
+
+
+def _validate(net: nn.Module, data: _Data, what: str) -> None:
+    exact, chars = _accuracy(net, data.x_valid, data.y_valid)
+    s_exact, s_chars = _accuracy(net, data.x_scene, data.y_scene) if len(data.x_scene) else (0.0, 0.0)
+    print(
+        f"{what}: synthetic crops exact {exact:.4f} chars {chars:.4f}; scene plates exact {s_exact:.4f} "
+        f"chars {s_chars:.4f}",
+        flush=True,
+    )
+
+
+def _fit(
+    net: nn.Module, data: _Data, args: argparse.Namespace, budget_s: float, peak_lr: float, curriculum: Curriculum,
+    precision: str, phase: str,
+) -> None:  # fmt: skip
+    """One training phase on the clock: `budget_s` seconds, warm-up then cosine from `peak_lr`. A phase with a
+    quantization-aware network (models/ocr/qat.py) trains in fp32 and measures its activation ranges again every
+    `args.recalibrate` steps."""
+    quantized = not isinstance(net, PlateNet)
+    if quantized:
+        from models.ocr import qat
+    stream = data.stream
+    n_train = len(stream.x)
+    opt = torch.optim.AdamW(net.parameters(), lr=peak_lr, weight_decay=1e-4)
     loss_fn = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     gen = torch.Generator().manual_seed(args.seed)
-    curriculum = (
-        Curriculum(args.clean_loss, args.max_clean_steps, args.ramp_steps, args.clean_floor)
-        if len(x_clean)
-        else Curriculum(max_clean_steps=0, ramp_steps=1, clean_floor=0.0)  # hard crops from the first step
-    )
-    y_real_t, y_clean_t = torch.from_numpy(y_real), torch.from_numpy(y_clean)
+    y_real_t, y_clean_t = torch.from_numpy(data.y_real), torch.from_numpy(data.y_clean)
     step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
     t_valid = t_train
     losses: list[float] = []
-    share = 0.0
+    print(f"{phase}: training for {budget_s / 60:.1f} min in {precision} (the schedule follows the clock)", flush=True)
     while frac < 1.0:
         recent = float(np.mean(losses[-50:])) if len(losses) >= 50 else math.inf
         n_clean, n_hard = curriculum.split(step, recent, args.batch_size)
         share = n_hard / args.batch_size
-        n_real = round(n_hard * args.real_share) if len(x_real) and not args.no_real else 0
+        n_real = round(n_hard * args.real_share) if len(data.x_real) and not args.no_real else 0
         n_syn = n_hard - n_real
         if not stream.done:
             stream.poll(wait=n_syn > 0 and not len(stream.available))
             if stream.done:
-                _save_sets(stream, sets, args)
-                print(
-                    f"all {n_train} hard crops ready after {(time.perf_counter() - t_start) / 60:.1f} min", flush=True
-                )
+                _save_sets(stream, data.sets, args)
+                elapsed_all = (time.perf_counter() - data.t_start) / 60
+                print(f"all {n_train} hard crops ready after {elapsed_all:.1f} min", flush=True)
         ready = stream.available
         idx = ready[torch.randint(len(ready), (n_syn,), generator=gen).numpy()] if n_syn else ready[:0]
         xb_np, yb = stream.x[idx], torch.from_numpy(stream.y[idx])
         if n_real:
-            ridx = torch.randint(len(x_real), (n_real,), generator=gen)
-            xb_np = np.concatenate([xb_np, x_real[ridx.numpy()]])
+            ridx = torch.randint(len(data.x_real), (n_real,), generator=gen)
+            xb_np = np.concatenate([xb_np, data.x_real[ridx.numpy()]])
             yb = torch.cat([yb, y_real_t[ridx]])
         if n_clean:
-            cidx = torch.randint(len(x_clean), (n_clean,), generator=gen)
-            xb_np = np.concatenate([xb_np, x_clean[cidx.numpy()]])
+            cidx = torch.randint(len(data.x_clean), (n_clean,), generator=gen)
+            xb_np = np.concatenate([xb_np, data.x_clean[cidx.numpy()]])
             yb = torch.cat([yb, y_clean_t[cidx]])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             logits = net(_to_tensor(xb_np))
         log_probs = logits.float().log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC, in fp32
         lengths = (yb != BLANK).sum(dim=1)
         loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
-        lr = _lr(args, step, frac)
+        lr = _lr(peak_lr, step, frac)
         for group in opt.param_groups:
             group["lr"] = lr
         opt.zero_grad(set_to_none=True)
@@ -543,8 +558,8 @@ def main(argv: list[str] | None = None) -> int:
             nn.utils.clip_grad_norm_(net.parameters(), args.clip)
         opt.step()
         step += 1
-        if args.qat and step % args.recalibrate == 0:  # the weights moved: so did the activations' ranges
-            qat.calibrate(net, x_calib)
+        if quantized and step % args.recalibrate == 0:  # the weights moved: so did the activations' ranges
+            qat.calibrate(net, data.x_calib)  # type: ignore[arg-type]
         seen += len(yb)
         losses.append(float(loss.detach()))
         elapsed = time.perf_counter() - t_train
@@ -552,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         if time.perf_counter() - t_report >= 30 or frac >= 1.0:
             t_report = time.perf_counter()
             print(
-                f"step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
+                f"{phase} step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
                 f"hard {share:.2f} ({len(stream.available)} ready) "
                 f"{seen / elapsed:.0f} crops/s, {elapsed / 60:.1f}/{budget_s / 60:.1f} min, "
                 f"ETA {(budget_s - elapsed) / 60:.1f} min",
@@ -560,25 +575,78 @@ def main(argv: list[str] | None = None) -> int:
             )
         if time.perf_counter() - t_valid >= args.valid_every * 60 or frac >= 1.0:
             t_valid = time.perf_counter()
-            exact, chars = _accuracy(net, x_valid, y_valid)
-            s_exact, s_chars = _accuracy(net, x_scene, y_scene) if len(x_scene) else (0.0, 0.0)
-            print(
-                f"valid after {step} steps: synthetic crops exact {exact:.4f} chars {chars:.4f}; "
-                f"scene plates exact {s_exact:.4f} chars {s_chars:.4f}",
-                flush=True,
-            )
+            _validate(net, data, f"{phase} valid after {step} steps")
             if frac < 1.0 and args.partial is not None:  # a snapshot to look at (or fall back to) mid-run
-                _export(net, args.partial, args.partial.with_suffix(".yaml"), x_calib)
+                _export(net, args.partial, args.partial.with_suffix(".yaml"), data.x_calib)
                 net.train()
-    if not stream.done:
-        print(f"{len(stream.available)} of {n_train} hard crops were ready when training ended", flush=True)
-        stream.close()
+
+
+def _quant_net(args: argparse.Namespace, onnx_path: Path, data: _Data) -> nn.Module:
+    """The quantization-aware network of an exported float model, its activation ranges measured."""
+    from models.ocr import qat
+
+    net = qat.QuantPlateNet(args.width).to(memory_format=torch.channels_last)
+    net.load_onnx(onnx_path)
+    qat.calibrate(net, data.x_calib)
+    print(f"qat: int8 rounding on, activation ranges from {len(data.x_calib)} crops", flush=True)
+    _validate(net, data, f"start from {onnx_path} with int8 rounding")
+    return net
+
+
+def _no_curriculum() -> Curriculum:
+    return Curriculum(max_clean_steps=0, ramp_steps=1, clean_floor=0.0)  # hard crops from the first step
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    qat_phase = args.qat or args.qat_minutes > 0
+    if qat_phase and not args.wide:
+        raise SystemExit("int8 fine-tuning needs the wide layout (version 8's): --small takes --qat-minutes 0")
+    if args.init is not None and not args.init.is_file():
+        raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
+    if args.precision == "auto" and not args.qat:
+        native = native_bf16()
+        args.precision = "bf16" if native else "fp32"
+        print(f"precision: {args.precision} (auto: native bfloat16 {'found' if native else 'not found'} on this CPU)")
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    data = _load_data(args, qat_phase)
+    t_data = time.perf_counter() - data.t_start
     args.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), args.checkpoint)
-    _export(net, args.onnx, args.config, x_calib)
-    total = time.perf_counter() - t_start
-    size_kb = args.onnx.stat().st_size / 1024
-    print(f"wrote {args.onnx} ({size_kb:.0f} KiB) and {args.config}; total {total / 60:.1f} min", flush=True)
+    if args.qat:  # fine-tuning only: the float model is given
+        net = _quant_net(args, args.init, data)
+        budget_s = (args.minutes * 60) if args.minutes else args.qat_minutes * 60
+        _fit(net, data, args, budget_s, args.qat_lr, _no_curriculum(), "fp32", "qat")
+    else:
+        # The clock: data, float training, its export, the int8 phase (with its export) within --budget.
+        qat_s = args.qat_minutes * 60
+        budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60 - qat_s)
+        net = PlateNet(wide=args.wide, width=args.width).to(memory_format=torch.channels_last)
+        if args.init is not None:
+            sample = data.stream.x[data.stream.available[:512]] if data.stream.poll(wait=True) else data.x_clean[:512]
+            init_from_onnx(net, args.init, sample)
+            _validate(net, data, f"start from {args.init}")
+        curriculum = (
+            Curriculum(args.clean_loss, args.max_clean_steps, args.ramp_steps, args.clean_floor)
+            if len(data.x_clean)
+            else _no_curriculum()
+        )
+        _fit(net, data, args, budget_s, args.lr, curriculum, args.precision, "float")
+        torch.save(net.state_dict(), args.checkpoint.with_suffix(".float.pt") if qat_phase else args.checkpoint)
+        export(net, args.float_onnx, args.config)
+        print(f"wrote {args.float_onnx} (float)", flush=True)
+        if qat_phase:
+            net = _quant_net(args, args.float_onnx, data)
+            _fit(net, data, args, qat_s, args.qat_lr, _no_curriculum(), "fp32", "qat")
+    if not data.stream.done:
+        print(f"{len(data.stream.available)} of {len(data.stream.x)} hard crops were ready when training ended")
+        data.stream.close()
+    if qat_phase:
+        torch.save(net.state_dict(), args.checkpoint)
+        _export(net, args.onnx, args.config, data.x_calib)
+        size_kb = args.onnx.stat().st_size / 1024
+        print(f"wrote {args.onnx} (int8, {size_kb:.0f} KiB) and {args.config}", flush=True)
+    print(f"total {(time.perf_counter() - data.t_start) / 60:.1f} min", flush=True)
     return 0
 
 

@@ -72,12 +72,14 @@ def test_bias_rounding_steps_are_input_scale_times_weight_scale() -> None:
     np.testing.assert_allclose(qat.fake_quant_bias(b, 0.5, torch.tensor([0.01, 0.01])).numpy(), [0.01, -0.005])
 
 
-def test_qat_training_starts_from_the_float_parent_and_writes_the_deployed_model() -> None:
+def test_one_training_command_writes_the_float_parent_then_the_deployed_int8_model() -> None:
     from models.ocr import train
 
-    args = train._parse(["--qat"])
+    args = train._parse([])
+    assert (args.float_onnx, args.onnx) == (train.FLOAT_PATH, train.ONNX_PATH)
+    assert 0 < args.qat_minutes < args.budget
+    args = train._parse(["--qat"])  # the int8 phase alone starts from the committed float parent
     assert (args.init, args.onnx) == (train.FLOAT_PATH, train.ONNX_PATH)
-    assert train._parse([]).onnx == train.FLOAT_PATH  # training from scratch never overwrites the int8 model
 
 
 def test_qat_training_refuses_a_missing_model_to_fine_tune(tmp_path: Path) -> None:
