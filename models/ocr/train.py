@@ -42,9 +42,9 @@ from models.ocr.dataset import (
 
 HERE = Path(__file__).resolve().parent
 ONNX_PATH = HERE / "plate_ocr.onnx"
-"""The deployed model (int8 since version 8.1): what `--qat` writes."""
+"""The deployed model (int8 since version 8.1): what the int8 phase writes (`--onnx`)."""
 FLOAT_PATH = HERE / "plate_ocr_float.onnx"
-"""Its float parent (version 8): what training from scratch writes, and what `--qat` starts from."""
+"""Its float parent (version 8): what the float phase writes (`--float-onnx`), and what `--qat` starts from."""
 CONFIG_PATH = HERE / "plate_config.yaml"
 # ITU-R BT.601 luma, the weights cv2.COLOR_RGB2GRAY uses: training data is made with cv2.
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)
