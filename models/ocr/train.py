@@ -602,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
     qat_phase = args.qat or args.qat_minutes > 0
     if qat_phase and not args.wide:
         raise SystemExit("int8 fine-tuning needs the wide layout (version 8's): --small takes --qat-minutes 0")
+    if args.qat and not (args.minutes or args.qat_minutes) > 0:
+        raise SystemExit("--qat trains the int8 phase only: give it minutes (--minutes or --qat-minutes above 0)")
     if args.init is not None and not args.init.is_file():
         raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
     if args.precision == "auto" and not args.qat:
