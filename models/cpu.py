@@ -26,3 +26,16 @@ def native_bf16(cpuinfo: str | None = None) -> bool:
         except OSError:
             return False
     return bool(cpu_flags(cpuinfo) & BF16_FLAGS)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def training_precision(choice: str, cpuinfo: str | None = None) -> str:
+    """The precision a training run uses for `choice` (one of PRECISIONS): auto is bf16 where the CPU has native
+    bfloat16 (`native_bf16`), else fp32, where torch would emulate bf16 more slowly than it computes fp32."""
+    if choice not in PRECISIONS:
+        raise ValueError(f"precision {choice!r}: expected one of {', '.join(PRECISIONS)}")
+    if choice != "auto":
+        return choice
+    return "bf16" if native_bf16(cpuinfo) else "fp32"

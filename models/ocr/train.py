@@ -22,7 +22,7 @@ import torch
 import yaml
 from torch import nn
 
-from models.cpu import native_bf16
+from models.cpu import PRECISIONS, training_precision
 from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
@@ -224,7 +224,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="torch seed (weights init, shuffling)")
     p.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16"),
+        choices=PRECISIONS,
         default="auto",
         help="bf16 (version 8): the forward pass under bfloat16 autocast (weights, loss and export stay fp32); on a "
         "CPU with AVX512-BF16 a step of the wide layout takes about what an fp32 step of version 7's took. auto: bf16 "
@@ -607,9 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.init is not None and not args.init.is_file():
         raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
     if args.precision == "auto" and not args.qat:
-        native = native_bf16()
-        args.precision = "bf16" if native else "fp32"
-        print(f"precision: {args.precision} (auto: native bfloat16 {'found' if native else 'not found'} on this CPU)")
+        args.precision = training_precision("auto")
+        found = "found" if args.precision == "bf16" else "not found"
+        print(f"precision: {args.precision} (auto: native bfloat16 {found} on this CPU)")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     data = _load_data(args, qat_phase)
