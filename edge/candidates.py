@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from contract.foreign import foreign_countries
 from contract.normalise import MAX_PLATE_LEN
 from contract.sidecodes import match_sidecode
 
@@ -20,7 +21,7 @@ class PlateCandidate:
     text: str  # normalised plate; never leaves the edge process
     probability: float  # the OCR's own probability of this reading (what the read event reports)
     sidecode: int | None
-    score: float  # the rank: the probability, demoted when the read looks Dutch and this text fits no sidecode
+    score: float  # the rank: the probability, demoted when this text fits no format of the country the read looks from
 
 
 # Characters a camera confuses with each other (both ways). A slot's best character brings its
@@ -39,7 +40,11 @@ class CandidateSettings:
     per_slot: int = 3  # alternatives considered per character slot
     min_char_prob: float = 0.02  # a non-confusable alternative below this is not worth a digest
     beam: int = 64
-    invalid_penalty: float = 0.05  # factor for non-Dutch texts when the read looks Dutch
+    invalid_penalty: float = 0.05  # factor for non-Dutch texts when the read looks Dutch (and see foreign_prior)
+    # When no likely reading is Dutch but one fits a foreign format we read (contract.foreign: BE, DE, FR, PL, RO),
+    # readings that fit no known format at all are demoted the same way: FR-730-YO is no French plate (SIV has no
+    # O), DE YUC07 no German one (no number starts with 0), so XP730YQ and YUCO7 rank first.
+    foreign_prior: bool = True
     confusables: bool = True  # also try the confusable partners of each slot's best character
     # Only readings as long as the OCR's best one make a read "look Dutch": the sidecode prior fixes
     # look-alike characters, it must not delete or invent one (a 7-character foreign plate whose
@@ -85,10 +90,11 @@ def plausible(text: str, sidecode: int | None) -> bool:
 
 
 def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
-    """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes.
+    """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes and foreign formats.
 
     When any likely reading as long as the best one is a valid Dutch plate, readings that fit
-    no sidecode are demoted: a Dutch street mostly has Dutch plates. Foreign plates keep their raw text.
+    no sidecode are demoted: a Dutch street mostly has Dutch plates. Otherwise, when one fits a foreign
+    format (`contract.foreign`), readings that fit none are demoted. Plates of other formats keep their raw text.
     Readings that cannot be a plate at all (see `plausible`) are dropped: an empty result
     means the track was a sign, not a plate.
     """
@@ -97,13 +103,21 @@ def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSet
         return []  # the OCR's own best reading is no plate: a sign, a house number ...
     coded = [(p, t, match_sidecode(t)) for p, t in seqs]
     best_len = len(seqs[0][1])
-    looks_dutch = any(
-        code is not None and (len(t) == best_len or not settings.same_length_prior) for _, t, code in coded
-    )
-    scored = [
-        PlateCandidate(t, p, code, p if code is not None or not looks_dutch else p * settings.invalid_penalty)
-        for p, t, code in coded
-    ]
+
+    def comparable(text: str) -> bool:
+        return len(text) == best_len or not settings.same_length_prior
+
+    looks_dutch = any(code is not None and comparable(t) for _, t, code in coded)
+    foreign = {t for _, t, _ in coded if settings.foreign_prior and foreign_countries(t)}
+    looks_foreign = not looks_dutch and any(comparable(t) for t in foreign)
+
+    def fits(text: str, code: int | None) -> bool:
+        """Does this reading fit a format of the country the read looks from (all fit when it looks from none)?"""
+        if looks_dutch:
+            return code is not None
+        return not looks_foreign or code is not None or text in foreign
+
+    scored = [PlateCandidate(t, p, code, p if fits(t, code) else p * settings.invalid_penalty) for p, t, code in coded]
     scored = [c for c in scored if plausible(c.text, c.sidecode)]
     scored.sort(key=lambda c: -c.score)
     # The floor judges the OCR's own belief in its best reading, before the Dutch prior demotes it: a clear

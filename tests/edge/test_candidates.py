@@ -112,3 +112,27 @@ def test_the_shortest_german_plate_is_read_but_house_numbers_are_not() -> None:
     assert [c.text for c in candidates(short, ALPHABET, "_", CandidateSettings())][:1] == ["MA1"]
     for house in ({"1": 0.99}, {"2": 0.99}, {"A": 0.99}), ({"7": 0.99}, {"B": 0.99}, {"C": 0.99}):
         assert candidates(_probs(*house), ALPHABET, "_", CandidateSettings()) == []
+
+
+def test_a_german_read_with_a_number_starting_at_zero_yields_to_its_letter_spelling() -> None:
+    # YUC07 is no German plate (numbers start at 1); YUCO7 is, and no reading is Dutch.
+    probs = _probs({"Y": 0.99}, {"U": 0.99}, {"C": 0.99}, {"0": 0.7, "O": 0.3}, {"7": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "YUCO7"
+    assert "YUC07" in [c.text for c in got]  # still digested, ranked after
+    assert candidates(probs, ALPHABET, "_", CandidateSettings(foreign_prior=False))[0].text == "YUC07"
+
+
+def test_a_dutch_looking_read_keeps_the_dutch_prior_before_any_foreign_format() -> None:
+    # GBB01B is Dutch (sidecode 11); G8B01B fits the Polish pattern, but a same-length Dutch reading decides.
+    probs = _probs({"G": 0.95}, {"B": 0.6, "8": 0.4}, {"B": 0.99}, {"0": 0.98}, {"1": 0.97}, {"B": 0.99})
+    with_prior = candidates(probs, ALPHABET, "_", CandidateSettings())
+    without = candidates(probs, ALPHABET, "_", CandidateSettings(foreign_prior=False))
+    assert [c.text for c in with_prior] == [c.text for c in without]
+
+
+def test_a_read_of_no_known_format_keeps_the_ocr_order() -> None:
+    # A text no format admits (ten characters, letters first): the OCR's own order stands.
+    probs = _probs(*({c: 0.9, "8": 0.1} if c == "B" else {c: 0.99} for c in "ABCDEFGH12"))
+    got = candidates(probs, ALPHABET, "_", CandidateSettings(min_best_prob=0.0))
+    assert got[0].text == "ABCDEFGH12"
