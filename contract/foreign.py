@@ -1,8 +1,8 @@
 """Formats of the foreign plates a Dutch street sees most (BE, DE, FR, PL, RO), as their normalised texts.
 
 Only the structure a reader can rely on is encoded: which positions hold letters or digits, group lengths, and the
-letters a series never issues. Where a country's rule is only partly known the pattern is kept loose (Polish
-individual parts, old French FNI letters): a loose pattern can only leave a misread alone, never cost a right read.
+letters a series never issues. Where a country's rule is only partly known the pattern is kept loose (old French
+FNI letters): a loose pattern can only leave a misread alone, never cost a right read.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 _SIV = "A-HJ-NP-TV-Z"  # French SIV letters: no I, O, U
+PL_VOIVODESHIPS = "BCDEFGKLNOPRSTWZ"  # the first letter of a Polish plate names one of the 16 voivodeships
+PL_SERIES_LETTERS = "ACEFGHJKLMNPRSTUVWXY"  # Polish series issue no B, D, I, O, Z (they look like 8, 0, 1, 0, 2)
+_PL_SERIES = f"(?!(?:[0-9]*[{PL_SERIES_LETTERS}]){{3}})[0-9{PL_SERIES_LETTERS}]"  # one series char; at most 2 letters
 
 FOREIGN_FORMATS: dict[str, tuple[re.Pattern[str], ...]] = {
     "BE": (
@@ -27,10 +30,11 @@ FOREIGN_FORMATS: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(r"[1-9][0-9]{0,3}[A-Z]{1,3}(?:[0-9]{2}|2[AB]|97[1-6])"),  # FNI before 2009: 1234 AB 75
     ),
     "PL": (
-        # Poland issues no B, D, I, O, Z in the individual part; our generator still draws them, so the letters
-        # are left open here until it follows the rule (a right read of such a plate would be demoted).
-        re.compile(r"[A-Z]{2}[0-9][0-9A-Z]{4}"),  # two-letter district: WA 12345, KR 1AC23
-        re.compile(r"[A-Z]{3}[0-9A-Z]{4,5}"),  # three-letter district: WPR 1234A, WPI AC12
+        # District (voivodeship letter + one or two letters), then a series of 4-5 characters with at most two
+        # letters; a two-letter district is followed by a digit, so that "XY 1..." never reads as "XYZ ...".
+        re.compile(rf"[{PL_VOIVODESHIPS}][A-Z][0-9]{_PL_SERIES}{{4}}"),  # WA 12345, KR 1AC23
+        re.compile(rf"[{PL_VOIVODESHIPS}][A-Z]{{2}}{_PL_SERIES}{{4,5}}"),  # WPR 1234A, WPI AC12
+        re.compile(rf"[{PL_VOIVODESHIPS}][0-9][A-Z]{{1,5}}[0-9]{{0,2}}"),  # vanity: L0 BIBI, B4 BMW99 (3-5 after)
     ),
     "RO": (
         re.compile(r"B[0-9]{2,3}[A-Z]{3}"),  # Bucharest: B 123 ABC
@@ -41,9 +45,11 @@ FOREIGN_FORMATS: dict[str, tuple[re.Pattern[str], ...]] = {
 
 def foreign_countries(plate: str) -> tuple[str, ...]:
     """The countries (of FOREIGN_FORMATS) whose format a normalised plate fits, e.g. ("FR",); empty if none."""
-    # The German pattern needs its length cap: district + letters + number is at most 8 characters.
+    # Length caps the patterns leave out: a German district + letters + number is at most 8 characters, and a
+    # Polish vanity plate has 3-5 characters after its voivodeship letter and digit.
+    caps = {"DE": len(plate.rstrip("EH")) > 8, "PL": len(plate) > 8 or (plate[1:2].isdigit() and len(plate) < 5)}
     return tuple(
         country
         for country, patterns in FOREIGN_FORMATS.items()
-        if any(p.fullmatch(plate) for p in patterns) and not (country == "DE" and len(plate.rstrip("EH")) > 8)
+        if any(p.fullmatch(plate) for p in patterns) and not caps.get(country, False)
     )

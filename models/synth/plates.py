@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from contract.foreign import PL_SERIES_LETTERS, PL_VOIVODESHIPS
 from contract.sidecodes import SIDECODES, allowed_letters, format_display, match_sidecode
 from models.synth.glyphs import GLYPH_H, draw_line, draw_text, text_width
 from models.synth.typefaces import Typeface
@@ -78,11 +79,17 @@ def random_foreign_plate(rng: np.random.Generator) -> tuple[str, str]:
         mid = _pick(rng, _LETTERS, int(rng.integers(1, 3)))
         n_digits = int(rng.integers(1, min(4, 8 - len(district) - len(mid)) + 1))
         text = district + mid + str(rng.integers(1, 10)) + _pick(rng, _DIGITS, n_digits - 1)
-    elif country == "PL":  # WA 12345, KR 1AB23, WPR 1234A
-        district = _pick(rng, _LETTERS, int(rng.integers(2, 4)))
-        tail_len = 5 if len(district) == 2 else 4
-        tail = "".join(_pick(rng, _DIGITS if rng.random() < 0.7 else _LETTERS, 1) for _ in range(tail_len))
-        text = district + str(rng.integers(1, 10)) + tail[1:]
+    elif country == "PL":  # WA 12345, KR 1AC23, WPR 1234A, WPI AC12: at most two series letters, no B D I O Z
+        district = _pick(rng, PL_VOIVODESHIPS, 1) + _pick(rng, _LETTERS, int(rng.integers(1, 3)))
+        n_series = 5 if len(district) == 2 or rng.random() < 0.2 else 4
+        series = ""
+        for i in range(n_series):
+            letters_used = sum(ch.isalpha() for ch in series)
+            if (i == 0 and len(district) == 2) or letters_used == 2 or rng.random() < 0.7:
+                series += str(rng.integers(1, 10)) if i == 0 else _pick(rng, _DIGITS, 1)
+            else:
+                series += _pick(rng, PL_SERIES_LETTERS, 1)
+        text = district + series
     else:  # RO: B 123 ABC or CJ 12 ABC
         if rng.random() < 0.4:
             text = "B" + _pick(rng, _DIGITS, int(rng.integers(2, 4))) + _pick(rng, _LETTERS, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from contract.foreign import foreign_countries
 from contract.normalise import normalise
 from contract.sidecodes import SIDECODES, match_sidecode
 from models.shared import PEER_OCR
@@ -53,6 +54,14 @@ def test_foreign_plates_are_normalised_text_of_the_known_countries() -> None:
         assert 3 <= len(text) <= 8
         seen.add(country)
     assert seen == set(FOREIGN_COUNTRIES)
+
+
+def test_foreign_plates_fit_their_own_country_format() -> None:
+    """The generator draws what each country issues, so the reader's foreign-format prior never demotes a label."""
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        text, country = random_foreign_plate(rng)
+        assert country in foreign_countries(text), (text, country)
 
 
 @pytest.mark.parametrize("style", DUTCH_STYLES)
