@@ -121,6 +121,8 @@ class Score:
     read_found: int = 0  # boxed plates matched by a detection the edge read (its text passed the floors)
     judged_reads: int = 0  # read detections on images whose boxes are all known
     true_reads: int = 0  # of those, the ones that matched a plate
+    judged_texts: int = 0  # reads (best texts of read boxes) on images whose plate texts are all known
+    wrong_texts: int = 0  # of those, the ones that are no plate's text on their image
     texted: int = 0  # plates with a text
     exact: int = 0  # read exactly (the best text of some box on the image)
     in_candidates: int = 0  # the true text is among the image's candidates (a hotlist digest would hit)
@@ -155,6 +157,9 @@ class Score:
             # below the confidence floor or yields no candidate never leaves the car.
             "read_box_recall": _ratio(self.read_found, self.boxed),
             "read_box_precision": _ratio(self.true_reads, self.judged_reads),
+            # What would leave the car as a plate that is not there: a sign, a truncated or misread plate.
+            "wrong_reads": self.wrong_texts if self.judged_texts else None,
+            "read_text_precision": _ratio(self.judged_texts - self.wrong_texts, self.judged_texts),
             "exact_read_rate": _ratio(self.exact, self.texted),
             "candidate_read_rate": _ratio(self.in_candidates, self.texted),
             "char_accuracy": _ratio(self.chars - self.char_errors, self.chars),
@@ -186,6 +191,10 @@ class Evaluation:
             self.total.true_detections += len(found)
             self.total.judged_reads += len(read)
             self.total.true_reads += len(read_found)
+        if image.texts_known:
+            texts = {p.text for p in image.plates}
+            self.total.judged_texts += len(frame.reads)
+            self.total.wrong_texts += sum(r not in texts for r in frame.reads)
         # Characters: a boxed plate is compared with the read of the detection on its box; a plate
         # without a box with the closest read that no boxed plate owns.
         owned = {j for j in found.values()}
@@ -208,6 +217,8 @@ class Evaluation:
             s = score.summary()
             s.pop("det_precision")  # detections cannot be split by country on mixed images
             s.pop("read_box_precision")
+            s.pop("wrong_reads")  # a wrong read on a mixed image belongs to no one country
+            s.pop("read_text_precision")
             s.pop("detections_judged")
             by_country[country] = s
         return {
@@ -262,7 +273,8 @@ def run(
     head = ("images", "plates", "det_recall", "det_precision", "exact_read_rate", "candidate_read_rate")
     print(f"{manifest}{f' [{split}]' if split else ''}: detector {detector.model_version}, OCR {reader.model_version}")
     print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
-    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in ("read_box_recall", "read_box_precision")))
+    keys = ("read_box_recall", "read_box_precision", "wrong_reads", "read_text_precision")
+    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in keys))
     print(
         f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
         f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"

@@ -35,6 +35,11 @@ class LabelledImage:
         """Every plate has a box, so each detection on this image can be judged (also with no plates)."""
         return all(p.box is not None for p in self.plates)
 
+    @property
+    def texts_known(self) -> bool:
+        """Every plate has a text, so each read on this image can be judged right or wrong (also with no plates)."""
+        return all(p.text for p in self.plates)
+
 
 def _plate(row: dict[str, str], where: str) -> LabelledPlate | None:
     text = (row.get("plate_text") or "").strip()

@@ -164,6 +164,28 @@ def test_boxes_the_edge_does_not_read_leave_the_read_box_scores(tmp_path: Path) 
     assert summary["by_country"]["NL"]["read_box_recall"] == 0.5  # type: ignore[index]
 
 
+def test_reads_that_are_no_plate_on_their_image_count_as_wrong(tmp_path: Path) -> None:
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[10:30, 10:110] = 50  # a plate read right
+    frame[10:30, 150:250] = 60  # a plate read with one character wrong
+    frame[60:80, 300:390] = 70  # a sign read as a plausible plate
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), frame)
+    # On b one plate's text is unknown: its reads cannot be judged, right or wrong.
+    manifest = _manifest(
+        tmp_path,
+        "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n"
+        "b.png,GB123X,10,10,110,30,NL,\nb.png,,150,10,250,30,NL,\n",
+    )
+    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
+    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
+    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
+    summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
+    assert summary["wrong_reads"] == 2  # image a: XX99ZB and the sign's PIZ12A
+    assert summary["read_text_precision"] == round(1 / 3, 4)
+    assert "wrong_reads" not in summary["by_country"]["NL"]  # type: ignore[operator]
+
+
 def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path) -> None:
     assert TESTSET_NAMESPACE not in (TRAIN_SCENES, EVAL_SCENES, TEST_SCENES)
     first = write_testset(tmp_path / "a", 3, workers=1, progress=False)
