@@ -158,6 +158,7 @@ class Score:
             "read_box_recall": _ratio(self.read_found, self.boxed),
             "read_box_precision": _ratio(self.true_reads, self.judged_reads),
             # What would leave the car as a plate that is not there: a sign, a truncated or misread plate.
+            "reads_judged": self.judged_texts,
             "wrong_reads": self.wrong_texts if self.judged_texts else None,
             "read_text_precision": _ratio(self.judged_texts - self.wrong_texts, self.judged_texts),
             "exact_read_rate": _ratio(self.exact, self.texted),
@@ -218,6 +219,7 @@ class Evaluation:
             s.pop("det_precision")  # detections cannot be split by country on mixed images
             s.pop("read_box_precision")
             s.pop("wrong_reads")  # a wrong read on a mixed image belongs to no one country
+            s.pop("reads_judged")
             s.pop("read_text_precision")
             s.pop("detections_judged")
             by_country[country] = s

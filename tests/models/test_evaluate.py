@@ -181,7 +181,7 @@ def test_reads_that_are_no_plate_on_their_image_count_as_wrong(tmp_path: Path) -
     reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
     frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
     summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
-    assert summary["wrong_reads"] == 2  # image a: XX99ZB and the sign's PIZ12A
+    assert summary["reads_judged"] == 3 and summary["wrong_reads"] == 2  # image a: XX99ZB and the sign's PIZ12A
     assert summary["read_text_precision"] == round(1 / 3, 4)
     assert "wrong_reads" not in summary["by_country"]["NL"]  # type: ignore[operator]
 
