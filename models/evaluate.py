@@ -7,9 +7,10 @@ Reuses the edge modules (detector, OCR reader, crop margin, confidence floor and
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,27 +234,122 @@ class Evaluation:
         }
 
 
+def _images(images: Sequence[LabelledImage], progress: bool, desc: str) -> Iterator[tuple[LabelledImage, BgrImage]]:
+    for image in tqdm(images, desc=desc, unit="img", disable=not progress, file=sys.stderr):
+        frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise InputError(f"cannot read image {image.path}")
+        yield image, frame
+
+
+def _timed(frames: SingleFrameReader, frame: BgrImage) -> tuple[FrameReads, float]:
+    t0 = time.perf_counter()
+    reads = frames.read(frame)
+    return reads, (time.perf_counter() - t0) * 1000
+
+
 def evaluate(
     frames: SingleFrameReader, images: Sequence[LabelledImage], progress: bool = True, desc: str = "eval"
 ) -> Evaluation:
     """Run the edge on every image (read from disk, not timed) and score it."""
     result = Evaluation()
-    warm = True
-    for image in tqdm(images, desc=desc, unit="img", disable=not progress, file=sys.stderr):
-        frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise InputError(f"cannot read image {image.path}")
-        if warm:  # the first run allocates onnxruntime's buffers: keep it out of the timings
+    for n, (image, frame) in enumerate(_images(images, progress, desc)):
+        if n == 0:  # the first run allocates onnxruntime's buffers: keep it out of the timings
             frames.read(frame)
-            warm = False
-        t0 = time.perf_counter()
-        reads = frames.read(frame)
-        result.add(image, reads, (time.perf_counter() - t0) * 1000)
+        result.add(image, *_timed(frames, frame))
     return result
+
+
+def sign_test(gained: int, lost: int) -> float:
+    """Two-sided exact sign test: how likely a split at least this uneven is if neither arm reads better."""
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(gained, lost) + 1)) / 2**n
+    return round(min(1.0, 2 * tail), 4)
+
+
+@dataclass(slots=True)
+class Pairing:
+    """Two edge configurations on the same images, plate by plate: what the second reads that the first does not
+    (gained) and the reverse (lost). Totals hide these: two models can tie on 1,906 plates and differ on eight."""
+
+    both: int = 0
+    neither: int = 0
+    gained: list[tuple[str, str]] = field(default_factory=list)  # (image, plate text)
+    lost: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, image: LabelledImage, a: FrameReads, b: FrameReads) -> None:
+        for plate in image.plates:
+            if not plate.text:
+                continue
+            in_a, in_b = plate.text in a.reads, plate.text in b.reads
+            self.both += in_a and in_b
+            self.neither += not (in_a or in_b)
+            if in_a != in_b:
+                (self.gained if in_b else self.lost).append((image.path.name, plate.text))
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "both": self.both,
+            "neither": self.neither,
+            "gained": len(self.gained),
+            "lost": len(self.lost),
+            "net": len(self.gained) - len(self.lost),
+            "sign_test_p": sign_test(len(self.gained), len(self.lost)),
+            "gained_plates": [f"{image} {text}" for image, text in self.gained],
+            "lost_plates": [f"{image} {text}" for image, text in self.lost],
+        }
+
+
+def evaluate_pair(
+    a: SingleFrameReader,
+    b: SingleFrameReader,
+    images: Sequence[LabelledImage],
+    progress: bool = True,
+    desc: str = "eval",
+) -> tuple[Evaluation, Evaluation, Pairing]:
+    """Both configurations on every image, taking turns frame by frame (so both see the same machine load)."""
+    results, pairing = (Evaluation(), Evaluation()), Pairing()
+    for n, (image, frame) in enumerate(_images(images, progress, desc)):
+        if n == 0:
+            a.read(frame), b.read(frame)
+        (reads_a, ms_a), (reads_b, ms_b) = _timed(a, frame), _timed(b, frame)
+        results[0].add(image, reads_a, ms_a)
+        results[1].add(image, reads_b, ms_b)
+        pairing.add(image, reads_a, reads_b)
+    return results[0], results[1], pairing
 
 
 def _fmt(v: object) -> str:
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _edge(detector_model: Path, ocr_model: Path, ocr_config: Path, threads: int) -> SingleFrameReader:
+    detector = PlateDetector(detector_model, threads=threads)
+    reader = PlateReader(ocr_model, ocr_config, threads=threads)
+    return SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="eval", camera_id="eval"))
+
+
+def _versions(frames: SingleFrameReader) -> dict[str, str]:
+    return {
+        k: str(getattr(part, "model_version", "?"))
+        for k, part in (("detector", frames.detector), ("ocr", frames.reader))
+    }
+
+
+def _print_summary(summary: dict[str, object], threads: int) -> None:
+    head = ("images", "plates", "det_recall", "det_precision", "exact_read_rate", "candidate_read_rate")
+    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
+    keys = ("read_box_recall", "read_box_precision", "wrong_reads", "read_text_precision")
+    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in keys))
+    print(
+        f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
+        f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"
+    )
+    for country, s in summary["by_country"].items():  # type: ignore[attr-defined]
+        keys = ("plates", "det_recall", "exact_read_rate", "char_accuracy")
+        print(f"  {country:>3}: " + "  ".join(f"{k} {_fmt(s[k])}" for k in keys))
 
 
 def run(
@@ -265,26 +361,42 @@ def run(
     threads: int = 1,
     limit: int | None = None,
     as_json: bool = False,
+    against: dict[str, Path] | None = None,
+    show: int = 20,
 ) -> int:
-    """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line."""
+    """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line.
+
+    With `against` (any of detector_model, ocr_model, ocr_config; the rest as the first configuration's), a second
+    configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
     images = read_manifest(manifest, split)[:limit]
-    detector = PlateDetector(detector_model, threads=threads)
-    reader = PlateReader(ocr_model, ocr_config, threads=threads)
-    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="eval", camera_id="eval"))
-    summary = evaluate(frames, images, desc=manifest.parent.name).summary()
-    head = ("images", "plates", "det_recall", "det_precision", "exact_read_rate", "candidate_read_rate")
-    print(f"{manifest}{f' [{split}]' if split else ''}: detector {detector.model_version}, OCR {reader.model_version}")
-    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
-    keys = ("read_box_recall", "read_box_precision", "wrong_reads", "read_text_precision")
-    print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in keys))
+    where = f"{manifest}{f' [{split}]' if split else ''}"
+    frames = _edge(detector_model, ocr_model, ocr_config, threads)
+    info = {"manifest": str(manifest), "split": split}
+    if against is None:
+        summary = evaluate(frames, images, desc=manifest.parent.name).summary()
+        versions = _versions(frames)
+        print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}")
+        _print_summary(summary, threads)
+        if as_json:
+            print(json.dumps({**info, **versions, "threads": threads, **summary}))
+        return 0
+    paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **against}
+    other = _edge(paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads)
+    first, second, pairing = evaluate_pair(frames, other, images, desc=manifest.parent.name)
+    arms = {"a": {**_versions(frames), **first.summary()}, "b": {**_versions(other), **second.summary()}}
+    for name, arm in arms.items():
+        print(f"{where}: {name}: detector {arm['detector']}, OCR {arm['ocr']}")
+        _print_summary(arm, threads)
+    paired = pairing.summary()
     print(
-        f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
-        f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"
+        f"  plate by plate: both read {paired['both']}, neither {paired['neither']}; b reads {paired['gained']} that"
+        f" a misses and misses {paired['lost']} that a reads (net {paired['net']:+d}, sign test p"
+        f" {paired['sign_test_p']})"
     )
-    for country, s in summary["by_country"].items():  # type: ignore[attr-defined]
-        keys = ("plates", "det_recall", "exact_read_rate", "char_accuracy")
-        print(f"  {country:>3}: " + "  ".join(f"{k} {_fmt(s[k])}" for k in keys))
+    for key in ("gained_plates", "lost_plates"):
+        listed: list[str] = paired[key]  # type: ignore[assignment]
+        more = f" (and {len(listed) - show} more)" if len(listed) > show else ""
+        print(f"  {key.replace('_', ' ')}: {', '.join(listed[:show]) or '-'}{more}")
     if as_json:
-        info = {"manifest": str(manifest), "split": split, "detector": detector.model_version}
-        print(json.dumps({**info, "ocr": reader.model_version, "threads": threads, **summary}))
+        print(json.dumps({**info, "threads": threads, **arms, "paired": paired}))
     return 0

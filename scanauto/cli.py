@@ -100,8 +100,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from models import evaluate
 
-    paths = {k: getattr(args, k) for k in ("detector_model", "ocr_model", "ocr_config") if getattr(args, k)}
-    return evaluate.run(args.manifest, args.split, threads=args.threads, limit=args.limit, as_json=args.json, **paths)
+    keys = ("detector_model", "ocr_model", "ocr_config")
+    paths = {k: getattr(args, k) for k in keys if getattr(args, k)}
+    against = {k: getattr(args, f"against_{k}") for k in keys if getattr(args, f"against_{k}")}
+    return evaluate.run(
+        args.manifest,
+        args.split,
+        threads=args.threads,
+        limit=args.limit,
+        as_json=args.json,
+        against=against or None,
+        show=args.show,
+        **paths,
+    )
 
 
 def cmd_testset(args: argparse.Namespace) -> int:
@@ -251,6 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model (the edge's default: 1)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
+    for part in ("detector-model", "ocr-model", "ocr-config"):
+        p.add_argument(
+            f"--against-{part}",
+            type=Path,
+            default=None,
+            help=f"compare with a second configuration that differs in its {part.replace('-', ' ')}: both run on "
+            "the same images, taking turns, and the plates each reads that the other misses are listed",
+        )
+    p.add_argument("--show", type=int, default=20, help="with --against-*: list at most N gained and lost plates")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("testset", help="write the synthetic held-out test set (scenes + manifest.csv)")

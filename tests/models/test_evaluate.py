@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,15 @@ from contract.errors import InputError
 from edge.ocr import OcrResult
 from edge.pipeline import PipelineSettings
 from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
-from models.evaluate import DEFAULT_OCR, SingleFrameReader, edit_distance, evaluate, matched_boxes
+from models.evaluate import (
+    DEFAULT_OCR,
+    SingleFrameReader,
+    edit_distance,
+    evaluate,
+    evaluate_pair,
+    matched_boxes,
+    sign_test,
+)
 from models.manifest import read_manifest
 from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 from scanauto import cli
@@ -186,6 +195,32 @@ def test_reads_that_are_no_plate_on_their_image_count_as_wrong(tmp_path: Path) -
     assert "wrong_reads" not in summary["by_country"]["NL"]  # type: ignore[operator]
 
 
+def test_sign_test_is_the_exact_two_sided_binomial_tail() -> None:
+    assert sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    assert sign_test(0, 6) == sign_test(6, 0) == round(2 / 64, 4)
+    assert sign_test(8, 17) == round(2 * sum(math.comb(25, k) for k in range(9)) / 2**25, 4)
+
+
+def test_two_configurations_are_compared_plate_by_plate(tmp_path: Path) -> None:
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[10:30, 10:110] = 50  # read right by both
+    frame[10:30, 150:250] = 60  # read right by a only
+    frame[60:80, 300:390] = 70  # read right by b only
+    cv2.imwrite(str(tmp_path / "a.png"), frame)
+    manifest = _manifest(
+        tmp_path, "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\na.png,KL01NB,300,60,390,80,NL,\n"
+    )
+    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
+    settings = PipelineSettings(vehicle_id="t", camera_id="t")
+    a = SingleFrameReader(detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZZ", 70: "KL01N8"}), settings)
+    b = SingleFrameReader(detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "KL01NB"}), settings)
+    first, second, pairing = evaluate_pair(a, b, read_manifest(manifest), progress=False)
+    assert first.summary()["exact_read_rate"] == second.summary()["exact_read_rate"] == round(2 / 3, 4)
+    paired = pairing.summary()  # equal totals, two different plates
+    assert paired["both"] == 1 and paired["neither"] == 0 and paired["net"] == 0
+    assert paired["gained_plates"] == ["a.png KL01NB"] and paired["lost_plates"] == ["a.png XX99ZZ"]
+
+
 def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path) -> None:
     assert TESTSET_NAMESPACE not in (TRAIN_SCENES, EVAL_SCENES, TEST_SCENES)
     first = write_testset(tmp_path / "a", 3, workers=1, progress=False)
@@ -221,3 +256,15 @@ def test_eval_command_runs_the_committed_models_and_ends_with_json(
 def test_eval_command_reports_a_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["eval", "--manifest", str(tmp_path / "none.csv")]) == 3
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_against_the_same_model_gains_and_loses_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 3, workers=1, progress=False)
+    assert cli.main(["eval", "--manifest", str(manifest), "--against-ocr-model", str(DEFAULT_OCR), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["a"].keys() >= ISSUE_KEYS and result["a"]["ocr"] == result["b"]["ocr"]
+    assert result["a"]["exact_read_rate"] == result["b"]["exact_read_rate"]
+    assert result["paired"]["gained"] == result["paired"]["lost"] == 0 and result["paired"]["both"] > 0
