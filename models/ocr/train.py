@@ -23,6 +23,7 @@ import yaml
 from torch import nn
 
 from models.cpu import PRECISIONS, training_precision
+from models.ocr.augment import augment
 from models.ocr.curriculum import Curriculum
 from models.ocr.dataset import (
     ALPHABET,
@@ -189,6 +190,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (warm-up, then cosine by the clock)")
     p.add_argument("--real-share", type=float, default=0.1, help="share of each batch taken from real crops")
     p.add_argument("--real-variants", type=int, default=24, help="augmented crops per pseudo-labelled real plate")
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="move and re-expose every hard crop of a batch on the fly (models/ocr/augment.py), so that the passes "
+        "over the fixed crop set differ (OCR card, candidate 10)",
+    )
     p.add_argument("--no-real", action="store_true", help="synthetic crops only (no pseudo-labelled real crops)")
     p.add_argument("--min-prob", type=float, default=0.9, help="teacher's least slot probability to keep a real plate")
     p.add_argument(
@@ -516,6 +523,7 @@ def _fit(
     opt = torch.optim.AdamW(net.parameters(), lr=peak_lr, weight_decay=1e-4)
     loss_fn = nn.CTCLoss(blank=BLANK, zero_infinity=True)
     gen = torch.Generator().manual_seed(args.seed)
+    gen_aug = torch.Generator().manual_seed(10_000 + args.seed)  # its own stream: the batches stay the same
     y_real_t, y_clean_t = torch.from_numpy(data.y_real), torch.from_numpy(data.y_clean)
     step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
     t_valid = t_train
@@ -544,8 +552,11 @@ def _fit(
             cidx = torch.randint(len(data.x_clean), (n_clean,), generator=gen)
             xb_np = np.concatenate([xb_np, data.x_clean[cidx.numpy()]])
             yb = torch.cat([yb, y_clean_t[cidx]])
+        xb = _to_tensor(xb_np)
+        if args.augment and n_hard:  # the hard crops (synthetic and real) only: the clean ones start the curriculum
+            xb = torch.cat([augment(xb[:n_hard], gen_aug), xb[n_hard:]]).contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            logits = net(_to_tensor(xb_np))
+            logits = net(xb)
         log_probs = logits.float().log_softmax(-1).permute(1, 0, 2)  # (T, N, C) for CTC, in fp32
         lengths = (yb != BLANK).sum(dim=1)
         loss = loss_fn(log_probs, yb[yb != BLANK], torch.full_like(lengths, COLUMNS), lengths)
