@@ -119,7 +119,7 @@ def cmd_testset(args: argparse.Namespace) -> int:
     from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 
     namespace = DEV_NAMESPACE if args.dev else TESTSET_NAMESPACE
-    print(write_testset(args.out, args.images, args.workers, namespace=namespace, motion=args.motion))
+    print(write_testset(args.out, args.images, args.workers, namespace=namespace, motion=args.motion, first=args.first))
     return 0
 
 
@@ -276,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("testset", help="write the synthetic held-out test set (scenes + manifest.csv)")
     p.add_argument("out", type=Path, help="folder to write images/ and manifest.csv into")
     p.add_argument("--images", type=int, default=2000)
+    p.add_argument(
+        "--first",
+        type=int,
+        default=0,
+        help="index of the first scene (default 0): --dev --first 1000 makes a second development set that shares "
+        "no scene with the 1000-image one",
+    )
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument(
         "--dev", action="store_true", help="the development set instead (seed namespace 707): tune edge settings on it"

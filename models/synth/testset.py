@@ -37,11 +37,15 @@ def write_testset(
     progress: bool = True,
     namespace: int = TESTSET_NAMESPACE,
     motion: Motion = "frame",
+    first: int = 0,
 ) -> Path:
-    """Render scenes 0 .. images-1 of `namespace` (the test set's unless told) into `out`, their motion blur
-    measured as `motion` says (`models.synth.scenes.Motion`); returns the manifest."""
+    """Render scenes first .. first+images-1 of `namespace` (the test set's unless told) into `out`, their motion
+    blur measured as `motion` says (`models.synth.scenes.Motion`); returns the manifest. A set that starts where
+    another ends (`first`) shares no scene with it: a second development set for a confirmatory look."""
+    if first < 0 or images < 1:
+        raise ValueError(f"need first >= 0 and images >= 1, got first={first}, images={images}")
     (out / "images").mkdir(parents=True, exist_ok=True)
-    jobs = [(out, i, namespace, motion) for i in range(images)]
+    jobs = [(out, i, namespace, motion) for i in range(first, first + images)]
     bar = tqdm(total=images, desc="test set", unit="img", disable=not progress)
     rows: list[tuple[str, LabelledPlate | None]] = []
 

@@ -268,3 +268,14 @@ def test_eval_against_the_same_model_gains_and_loses_nothing(
     assert result["a"].keys() >= ISSUE_KEYS and result["a"]["ocr"] == result["b"]["ocr"]
     assert result["a"]["exact_read_rate"] == result["b"]["exact_read_rate"]
     assert result["paired"]["gained"] == result["paired"]["lost"] == 0 and result["paired"]["both"] > 0
+
+
+def test_a_set_that_starts_where_another_ends_renders_the_later_scenes_of_the_same_namespace(tmp_path: Path) -> None:
+    whole = read_manifest(write_testset(tmp_path / "whole", 4, workers=1, progress=False, namespace=DEV_NAMESPACE))
+    later = read_manifest(
+        write_testset(tmp_path / "later", 2, workers=1, progress=False, namespace=DEV_NAMESPACE, first=2)
+    )
+    assert [i.path.name for i in later] == [i.path.name for i in whole[2:]]
+    assert [[p.text for p in i.plates] for i in later] == [[p.text for p in i.plates] for i in whole[2:]]
+    with pytest.raises(ValueError, match="first >= 0"):
+        write_testset(tmp_path / "bad", 2, workers=1, progress=False, first=-1)
