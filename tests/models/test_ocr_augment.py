@@ -53,3 +53,10 @@ def test_the_largest_moves_keep_the_characters_inside_a_crop_cut_with_the_edge_m
 def test_only_grey_batches_are_taken() -> None:
     with pytest.raises(ValueError, match="grey crops"):
         augment(torch.rand(2, 3, IMG_H, IMG_W), torch.Generator())
+
+
+def test_the_one_training_command_augments_unless_told_not_to() -> None:
+    from models.ocr import train
+
+    assert train._parse([]).augment is True
+    assert train._parse(["--no-augment"]).augment is False
