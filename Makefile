@@ -33,7 +33,8 @@ schemas: $(STAMP)
 	$(BIN)/scanauto schemas --out deploy/schemas
 
 # Regenerate training data and retrain both models on CPU (needs the 'train' extra: torch; the OCR trains its
-# float parent, then fine-tunes it for int8, in one command: OCR card, version 8.1).
+# float parent, then fine-tunes it for int8, in one command, every training crop moved and re-exposed on the fly:
+# OCR card, version 9).
 models: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
 	$(BIN)/scanauto train ocr
