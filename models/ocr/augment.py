@@ -2,10 +2,10 @@
 
 The one command trains on a fixed set of generated crops (90,000 hard ones, about 11 passes in its hour). Without
 this, the network read its own training crops far better than held-out crops of the same generator (version 8.1:
-0.978 against 0.882 exact; OCR card, version 9): it had learnt those crops rather than the plates. Here every crop of a batch is moved a little
-(shift, scale, aspect, rotation, shear: the jitter of a detector's box) and re-exposed (contrast, brightness,
-gamma, blur, sensor noise) before the network sees it. The moves are small enough that a crop cut with the edge's
-margin (`dataset.EDGE_MARGIN`) keeps every character inside it.
+0.978 against 0.882 exact; OCR card, version 9): it had learnt those crops rather than the plates. Here every crop
+of a batch is moved a little (shift, scale, aspect, rotation, shear: the jitter of a detector's box) and
+re-exposed (contrast, brightness, gamma, blur, sensor noise) before the network sees it. The moves are small
+enough that a crop cut with the edge's margin (`dataset.EDGE_MARGIN`) keeps every character inside it.
 """
 
 from __future__ import annotations
