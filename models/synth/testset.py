@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from contract.errors import ConfigError
 from models.manifest import LabelledPlate, write_manifest
 from models.synth.scenes import Motion, ScenePlate, render_scene
 
@@ -43,7 +44,7 @@ def write_testset(
     blur measured as `motion` says (`models.synth.scenes.Motion`); returns the manifest. A set that starts where
     another ends (`first`) shares no scene with it: a second development set for a confirmatory look."""
     if first < 0 or images < 1:
-        raise ValueError(f"need first >= 0 and images >= 1, got first={first}, images={images}")
+        raise ConfigError(f"a test set needs --first >= 0 and --images >= 1 (got --first {first}, --images {images})")
     (out / "images").mkdir(parents=True, exist_ok=True)
     jobs = [(out, i, namespace, motion) for i in range(first, first + images)]
     bar = tqdm(total=images, desc="test set", unit="img", disable=not progress)

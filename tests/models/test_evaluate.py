@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from contract.errors import InputError
+from contract.errors import ConfigError, InputError
 from edge.ocr import OcrResult
 from edge.pipeline import PipelineSettings
 from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
@@ -277,5 +277,5 @@ def test_a_set_that_starts_where_another_ends_renders_the_later_scenes_of_the_sa
     )
     assert [i.path.name for i in later] == [i.path.name for i in whole[2:]]
     assert [[p.text for p in i.plates] for i in later] == [[p.text for p in i.plates] for i in whole[2:]]
-    with pytest.raises(ValueError, match="first >= 0"):
+    with pytest.raises(ConfigError, match="--first >= 0"):
         write_testset(tmp_path / "bad", 2, workers=1, progress=False, first=-1)

@@ -74,3 +74,9 @@ def test_malformed_rows_are_reported_and_the_rest_published(tmp_path: Path, brok
     assert f"{path}:3: rejected" in proc.stderr and f"{path}:4: rejected: reference is empty" in proc.stderr
     assert "1 rows accepted" in proc.stdout and "2 rejected" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_testset_with_a_negative_first_scene(tmp_path: Path) -> None:
+    proc = _run(["testset", str(tmp_path / "set"), "--first", "-1", "--images", "2"], env_key=None)
+    _assert_clean_error(proc, "--first >= 0")
+    assert proc.returncode == 2
