@@ -40,8 +40,8 @@ def test_every_crop_of_a_batch_is_changed() -> None:
 
 
 def test_the_largest_moves_keep_the_characters_inside_a_crop_cut_with_the_edge_margin() -> None:
-    """Shift, scale, aspect, rotation and shear at full strength on every crop: no dark pixel reaches the
-    crop's outermost rows and columns, so no character is cut off."""
+    """Every one of 512 crops moved (shift, scale, aspect, rotation and shear each drawn across its whole range):
+    no dark pixel reaches the crop's outermost rows and columns, so no character is cut off."""
     geometric_only = AugmentSettings(p_geometric=1.0, p_photometric=0.0, p_blur=0.0, p_noise=0.0)
     out = augment(_plates(512), torch.Generator().manual_seed(1), geometric_only)[:, 0]
     dark = out < 0.5
