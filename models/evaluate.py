@@ -11,7 +11,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -332,16 +332,24 @@ def _fmt(v: object) -> str:
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def _edge(detector_model: Path, ocr_model: Path, ocr_config: Path, threads: int) -> SingleFrameReader:
+def _edge(
+    detector_model: Path, ocr_model: Path, ocr_config: Path, threads: int, ocr_margins: tuple[float, ...] | None
+) -> SingleFrameReader:
     detector = PlateDetector(detector_model, threads=threads)
     reader = PlateReader(ocr_model, ocr_config, threads=threads)
-    return SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="eval", camera_id="eval"))
+    settings = PipelineSettings(vehicle_id="eval", camera_id="eval")
+    if ocr_margins is not None:
+        settings = replace(settings, ocr_margins=ocr_margins)
+    return SingleFrameReader(detector, reader, settings)
 
 
-def _versions(frames: SingleFrameReader) -> dict[str, str]:
+def _versions(frames: SingleFrameReader) -> dict[str, object]:
     return {
-        k: str(getattr(part, "model_version", "?"))
-        for k, part in (("detector", frames.detector), ("ocr", frames.reader))
+        **{
+            k: str(getattr(part, "model_version", "?"))
+            for k, part in (("detector", frames.detector), ("ocr", frames.reader))
+        },
+        "ocr_margins": list(frames.settings.ocr_margins),
     }
 
 
@@ -370,29 +378,33 @@ def run(
     as_json: bool = False,
     against: dict[str, Path] | None = None,
     show: int = 20,
+    ocr_margins: tuple[float, ...] | None = None,
+    against_ocr_margins: tuple[float, ...] | None = None,
 ) -> int:
     """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line.
 
-    With `against` (any of detector_model, ocr_model, ocr_config; the rest as the first configuration's), a second
-    configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
+    `ocr_margins` replaces the edge's OCR views (`PipelineSettings.ocr_margins`). With `against` (any of
+    detector_model, ocr_model, ocr_config) or `against_ocr_margins` (the rest as the first configuration's), a
+    second configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
     images = read_manifest(manifest, split)[:limit]
     where = f"{manifest}{f' [{split}]' if split else ''}"
-    frames = _edge(detector_model, ocr_model, ocr_config, threads)
+    frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins)
     info = {"manifest": str(manifest), "split": split}
-    if against is None:
+    if against is None and against_ocr_margins is None:
         summary = evaluate(frames, images, desc=manifest.parent.name).summary()
         versions = _versions(frames)
-        print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}")
+        print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}, OCR margins {versions['ocr_margins']}")
         _print_summary(summary, threads)
         if as_json:
             print(json.dumps({**info, **versions, "threads": threads, **summary}))
         return 0
-    paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **against}
-    other = _edge(paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads)
+    paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **(against or {})}
+    margins = ocr_margins if against_ocr_margins is None else against_ocr_margins
+    other = _edge(paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins)
     first, second, pairing = evaluate_pair(frames, other, images, desc=manifest.parent.name)
     arms = {"a": {**_versions(frames), **first.summary()}, "b": {**_versions(other), **second.summary()}}
     for name, arm in arms.items():
-        print(f"{where}: {name}: detector {arm['detector']}, OCR {arm['ocr']}")
+        print(f"{where}: {name}: detector {arm['detector']}, OCR {arm['ocr']}, OCR margins {arm['ocr_margins']}")
         _print_summary(arm, threads)
     paired = pairing.summary()
     print(

@@ -111,8 +111,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         as_json=args.json,
         against=against or None,
         show=args.show,
+        ocr_margins=args.ocr_margins,
+        against_ocr_margins=args.against_ocr_margins,
         **paths,
     )
+
+
+def ocr_margins(text: str) -> tuple[float, ...]:
+    """`--ocr-margins 0,0.02,0.04`: the OCR views' crop margins, fractions of the box in [0, 0.5]."""
+    try:
+        margins = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 0.02,0.04,0.06") from None
+    if not all(0.0 <= m <= 0.5 for m in margins):
+        raise argparse.ArgumentTypeError(f"{text!r}: every margin must be between 0 and 0.5 of the box")
+    return margins
 
 
 def cmd_testset(args: argparse.Namespace) -> int:
@@ -270,6 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"compare with a second configuration that differs in its {part.replace('-', ' ')}: both run on "
             "the same images, taking turns, and the plates each reads that the other misses are listed",
         )
+    p.add_argument(
+        "--ocr-margins",
+        type=ocr_margins,
+        default=None,
+        help="the OCR views' crop margins, comma-separated fractions of the box (default: the edge's)",
+    )
+    p.add_argument(
+        "--against-ocr-margins",
+        type=ocr_margins,
+        default=None,
+        help="compare with a second configuration that differs in its OCR views' margins",
+    )
     p.add_argument("--show", type=int, default=20, help="with --against-*: list at most N gained and lost plates")
     p.set_defaults(func=cmd_eval)
 

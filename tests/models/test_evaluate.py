@@ -270,6 +270,22 @@ def test_eval_against_the_same_model_gains_and_loses_nothing(
     assert result["paired"]["gained"] == result["paired"]["lost"] == 0 and result["paired"]["both"] > 0
 
 
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_against_other_ocr_margins_runs_each_arm_with_its_own_views(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 3, workers=1, progress=False)
+    args = ["eval", "--manifest", str(manifest), "--ocr-margins", "0.08", "--against-ocr-margins", "0,0.04,0.08"]
+    assert cli.main([*args, "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["a"]["ocr_margins"] == [0.08] and result["b"]["ocr_margins"] == [0.0, 0.04, 0.08]
+    assert result["a"]["ocr"] == result["b"]["ocr"] and "OCR margins [0.0, 0.04, 0.08]" in out
+    paired = result["paired"]
+    labelled = sum(1 for i in read_manifest(manifest) for p in i.plates if p.text)
+    assert paired["both"] + paired["neither"] + paired["gained"] + paired["lost"] == labelled
+
+
 def test_a_set_that_starts_where_another_ends_renders_the_later_scenes_of_the_same_namespace(tmp_path: Path) -> None:
     whole = read_manifest(write_testset(tmp_path / "whole", 4, workers=1, progress=False, namespace=DEV_NAMESPACE))
     later = read_manifest(

@@ -80,3 +80,10 @@ def test_testset_with_a_negative_first_scene(tmp_path: Path) -> None:
     proc = _run(["testset", str(tmp_path / "set"), "--first", "-1", "--images", "2"], env_key=None)
     _assert_clean_error(proc, "--first >= 0")
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("margins", ["0.02,x", "0.02,0.9", ""])
+def test_eval_with_ocr_margins_that_are_not_fractions_of_the_box(tmp_path: Path, margins: str) -> None:
+    proc = _run(["eval", "--manifest", str(tmp_path / "m.csv"), "--ocr-margins", margins], env_key=None)
+    _assert_clean_error(proc, "--ocr-margins")
+    assert proc.returncode == 2
