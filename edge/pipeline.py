@@ -50,7 +50,7 @@ class PipelineSettings:
     # The OCR reads each box at these margins and the views vote (`fuse_views`): on 1000 synthetic dev scenes
     # (seed namespace 707, not the test set; OCR v3, detector v4) one view at 0.08 read 89.1 % exactly, five 91.1 %.
     # Nine (0.00-0.16) since OCR 9: on development scenes 0-2999 they read 26 plates that five miss and miss 9
-    # that five read (models/README.md, session 30), at 1.5-1.75x the OCR time per frame (eval, bench edge).
+    # that five read (models/README.md, session 30), at 1.5-1.8x the OCR time per frame (eval, bench edge).
     ocr_margins: tuple[float, ...] = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.14, 0.16)
     min_ocr_confidence: float = 0.5  # a fused read below this is not reported
     candidates: CandidateSettings = field(default_factory=CandidateSettings)
