@@ -128,38 +128,83 @@ def generate_crops(seed: int, count: int, workers: int = 2) -> list[Crop]:
     return [c for chunk in chunks for c in chunk]
 
 
+def _offsets(sets: list[tuple[int, int, bool]]) -> list[int]:
+    """First row of each set when the sets are stacked one after the other."""
+    return [int(o) for o in np.cumsum([0] + [count for _, count, _ in sets])[:-1]]
+
+
+def _ordered_tasks(sets: list[tuple[int, int, bool]]) -> list[tuple[int, tuple[int, int, int, bool, bool]]]:
+    """(first row, chunk task) of every chunk of the stacked sets, the sets' chunks interleaved by progress."""
+    tasks = [
+        (task[1] / count, offset + task[1], task)
+        for (seed, count, world), offset in zip(sets, _offsets(sets), strict=True)
+        for task in _tasks(seed, count, world)
+    ]
+    tasks.sort(key=lambda t: t[0])  # stable: among equal progress, set order
+    return [(row, task) for _, row, task in tasks]
+
+
 class CropStream:
     """Training crop sets generated in the background by a process pool while the net trains on what is ready.
 
     `sets` are (seed, count, world) like `generate_arrays`; their chunks are interleaved, so every set
     arrives at the same pace. Each set's rows land where `generate_arrays` puts them (set after set), so
     once `done` the arrays equal the concatenated sets; only the step at which a crop is first seen
-    depends on the clock. `poll()` takes in the chunks finished so far without waiting.
+    depends on the clock. `poll()` takes in the chunks finished so far without waiting; a training that
+    must not depend on the clock draws from `rows(k)`, the first k chunks, k set by its step.
     """
 
     def __init__(self, sets: list[tuple[int, int, bool]], workers: int = 2) -> None:
         total = sum(count for _, count, _ in sets)
         self.x = np.zeros((total, IMG_H, IMG_W), np.uint8)
         self.y = np.zeros((total, MAX_SLOTS), np.int64)
-        self.offsets = list(np.cumsum([0] + [count for _, count, _ in sets])[:-1])
-        tasks = [
-            (task[1] / count, offset + task[1], task)
-            for (seed, count, world), offset in zip(sets, self.offsets, strict=True)
-            for task in _tasks(seed, count, world)
-        ]
-        tasks.sort(key=lambda t: t[0])  # stable: the sets' chunks interleaved by progress
+        self.offsets = _offsets(sets)
+        tasks = _ordered_tasks(sets)
+        self.chunks = [(row, row + task[2]) for row, task in tasks]
+        """Row ranges of the chunks in the order they arrive (and are taken in): the same order whether
+        generated here or loaded from a cache, so `rows(k)` names the same crops either way."""
         self._pool = mp.get_context("fork").Pool(workers) if tasks else None
-        self._pending = [(row, self._pool.apply_async(_chunk, (task,))) for _, row, task in tasks if self._pool]
+        self._pending = [(row, self._pool.apply_async(_chunk, (task,))) for row, task in tasks if self._pool]
         self._ranges: list[tuple[int, int]] = []
+        self._rows: tuple[int, npt.NDArray[np.int64]] = (0, np.zeros(0, np.int64))
         self.available = np.zeros(0, np.int64)
         """Row indices of the crops ready so far."""
 
     @classmethod
-    def ready_made(cls, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]) -> CropStream:
-        """A stream that is done from the start (the sets were loaded from a cache)."""
+    def ready_made(
+        cls, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64], sets: list[tuple[int, int, bool]] | None = None
+    ) -> CropStream:
+        """A stream that is done from the start (the sets, `sets` as given to the constructor, were loaded from
+        a cache); without `sets`, its rows are one chunk."""
         stream = cls([], workers=1)
         stream.x, stream.y, stream.available = x, y, np.arange(len(x))
+        if sets is not None:
+            total = sum(count for _, count, _ in sets)
+            if total != len(x):
+                raise ValueError(f"the sets hold {total} crops, the arrays {len(x)}")
+            stream.chunks = [(row, row + task[2]) for row, task in _ordered_tasks(sets)]
+        else:
+            stream.chunks = [(0, len(x))] if len(x) else []
+        stream._ranges = list(stream.chunks)
         return stream
+
+    @property
+    def taken(self) -> int:
+        """Chunks taken in so far: always the first ones of `chunks`."""
+        return len(self._ranges)
+
+    def rows(self, k: int) -> npt.NDArray[np.int64]:
+        """Row indices of the first `k` chunks, waiting for them to be generated if they are not yet:
+        what a training that must not depend on the clock draws from."""
+        k = min(k, len(self.chunks))
+        while self.taken < k:
+            if not self._pending:
+                raise RuntimeError(f"the stream was closed with {self.taken} of {k} chunks taken in")
+            self.poll(wait=True)
+        if self._rows[0] != k:
+            rows = [np.arange(a, b) for a, b in self._ranges[:k]]
+            self._rows = (k, np.concatenate(rows) if rows else np.zeros(0, np.int64))
+        return self._rows[1]
 
     @property
     def done(self) -> bool:

@@ -5,6 +5,12 @@ scratch (bf16 where the CPU has it), written to `plate_ocr_float.onnx`, then `--
 quantization-aware fine-tuning of it, exported int8 to `plate_ocr.onnx` (OCR card, versions 8, 8.1 and 9).
 Both phases see every hard crop moved and re-exposed on the fly (`models/ocr/augment.py`, version 9).
 `--qat` runs the second phase alone on a given float model.
+
+On the clock, how many steps a run makes depends on how fast the machine is that hour (5,925 to 8,046
+float steps over two days here, OCR card, session 31), and so does the model. `--steps` and `--qat-steps`
+fix the steps instead: the schedule follows the step count, the hard crops come in at fixed steps
+(waiting for the generator if it is behind), validations fall on fixed steps, and the same command gives
+the same weights whatever the pace, with the hard sets generated or cached alike.
 """
 
 from __future__ import annotations
@@ -250,6 +256,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=Path(".cache/ocr"), help="folder to keep generated arrays in")
     p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
     p.add_argument("--valid-every", type=float, default=10.0, help="minutes between validations")
+    p.add_argument(
+        "--steps",
+        type=int,
+        help="float training steps (overrides --budget and --minutes): the schedule, the hard crops' arrival and "
+        "the validations follow the steps, not the clock, so the weights do not depend on the machine's pace",
+    )
+    p.add_argument("--qat-steps", type=int, help="int8 phase steps (overrides --qat-minutes), as --steps")
+    p.add_argument("--valid-steps", type=int, default=2000, help="with --steps: steps between validations")
     p.add_argument("--partial", type=Path, help="export an ONNX snapshot here at every validation")
     p.add_argument("--onnx", type=Path, default=ONNX_PATH, help="the int8 model (the deployed one)")
     p.add_argument("--float-onnx", type=Path, default=FLOAT_PATH, help="the float model (the int8 phase's parent)")
@@ -257,6 +271,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.qat and args.init is None:
         args.init = FLOAT_PATH
+    for name in ("steps", "qat_steps", "valid_steps"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
 
 
@@ -305,7 +322,7 @@ def _hard_stream(args: argparse.Namespace) -> tuple[CropStream, list[tuple[int, 
             with np.load(p) as data:
                 xs.append(data["x"])
                 ys.append(data["y"])
-        return CropStream.ready_made(np.concatenate(xs), np.concatenate(ys)), sets
+        return CropStream.ready_made(np.concatenate(xs), np.concatenate(ys), sets), sets
     return CropStream(sets, args.workers), sets
 
 
@@ -448,8 +465,20 @@ def _export(net: nn.Module, onnx_path: Path, config_path: Path, x_calib: npt.NDA
 
 
 def _lr(peak: float, step: int, frac: float) -> float:
-    """Linear warm-up over 300 steps, then cosine to zero as the clock runs out."""
+    """Linear warm-up over 300 steps, then cosine to zero as the clock (or the step count) runs out."""
     return peak * min(1.0, (step + 1) / 300) * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+
+HARD_RELEASE_STEPS = 300
+"""With a fixed step count, the hard crops come in over the first 300 float steps, chunk by chunk (on the
+clock, 90,000 of them were all ready after 250 to 290 steps, OCR card, session 31); a step that needs
+chunks the generator has not finished waits for them."""
+
+
+def _chunks_due(stream: CropStream, step: int, release_steps: int) -> int:
+    """How many of the stream's chunks a step-scheduled batch draws from at `step` (0-based)."""
+    n = len(stream.chunks)
+    return n if release_steps <= 0 else math.ceil(n * min(1.0, (step + 1) / release_steps))
 
 
 @dataclass
@@ -512,11 +541,12 @@ def _validate(net: nn.Module, data: _Data, what: str) -> None:
 
 def _fit(
     net: nn.Module, data: _Data, args: argparse.Namespace, budget_s: float, peak_lr: float, curriculum: Curriculum,
-    precision: str, phase: str,
+    precision: str, phase: str, steps: int | None = None, release_steps: int = 0,
 ) -> None:  # fmt: skip
-    """One training phase on the clock: `budget_s` seconds, warm-up then cosine from `peak_lr`. A phase with a
-    quantization-aware network (models/ocr/qat.py) trains in fp32 and measures its activation ranges again every
-    `args.recalibrate` steps."""
+    """One training phase on the clock, `budget_s` seconds, or of `steps` steps: warm-up then cosine from
+    `peak_lr`. With `steps`, the hard crops come in over `release_steps` (0: all from the first step) and the
+    run does not depend on the clock. A phase with a quantization-aware network (models/ocr/qat.py) trains in
+    fp32 and measures its activation ranges again every `args.recalibrate` steps."""
     quantized = not isinstance(net, PlateNet)
     if quantized:
         from models.ocr import qat
@@ -530,7 +560,9 @@ def _fit(
     step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
     t_valid = t_train
     losses: list[float] = []
-    print(f"{phase}: training for {budget_s / 60:.1f} min in {precision} (the schedule follows the clock)", flush=True)
+    plan = f"{steps} steps" if steps else f"{budget_s / 60:.1f} min"
+    follows = "the step count" if steps else "the clock"
+    print(f"{phase}: training for {plan} in {precision} (the schedule follows {follows})", flush=True)
     while frac < 1.0:
         recent = float(np.mean(losses[-50:])) if len(losses) >= 50 else math.inf
         n_clean, n_hard = curriculum.split(step, recent, args.batch_size)
@@ -538,12 +570,14 @@ def _fit(
         n_real = round(n_hard * args.real_share) if len(data.x_real) and not args.no_real else 0
         n_syn = n_hard - n_real
         if not stream.done:
-            stream.poll(wait=n_syn > 0 and not len(stream.available))
+            stream.poll(wait=n_syn > 0 and not len(stream.available) and not steps)
+            if n_syn and steps:
+                stream.rows(_chunks_due(stream, step, release_steps))  # waits if the generator is behind
             if stream.done:
                 _save_sets(stream, data.sets, args)
                 elapsed_all = (time.perf_counter() - data.t_start) / 60
                 print(f"all {n_train} hard crops ready after {elapsed_all:.1f} min", flush=True)
-        ready = stream.available
+        ready = stream.rows(_chunks_due(stream, step, release_steps)) if steps else stream.available
         idx = ready[torch.randint(len(ready), (n_syn,), generator=gen).numpy()] if n_syn else ready[:0]
         xb_np, yb = stream.x[idx], torch.from_numpy(stream.y[idx])
         if n_real:
@@ -576,17 +610,19 @@ def _fit(
         seen += len(yb)
         losses.append(float(loss.detach()))
         elapsed = time.perf_counter() - t_train
-        frac = elapsed / budget_s
+        frac = step / steps if steps else elapsed / budget_s
         if time.perf_counter() - t_report >= 30 or frac >= 1.0:
             t_report = time.perf_counter()
+            minutes = f"{elapsed / 60:.1f}" if steps else f"{elapsed / 60:.1f}/{budget_s / 60:.1f}"
+            where = f"{step}/{steps} steps, {minutes} min" if steps else f"{minutes} min"
             print(
                 f"{phase} step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
-                f"hard {share:.2f} ({len(stream.available)} ready) "
-                f"{seen / elapsed:.0f} crops/s, {elapsed / 60:.1f}/{budget_s / 60:.1f} min, "
-                f"ETA {(budget_s - elapsed) / 60:.1f} min",
+                f"hard {share:.2f} ({len(stream.available)} ready) {seen / elapsed:.0f} crops/s, {where}, "
+                f"ETA {elapsed * (1 / frac - 1) / 60:.1f} min",
                 flush=True,
             )
-        if time.perf_counter() - t_valid >= args.valid_every * 60 or frac >= 1.0:
+        due = step % args.valid_steps == 0 if steps else time.perf_counter() - t_valid >= args.valid_every * 60
+        if due or frac >= 1.0:
             t_valid = time.perf_counter()
             _validate(net, data, f"{phase} valid after {step} steps")
             if frac < 1.0 and args.partial is not None:  # a snapshot to look at (or fall back to) mid-run
@@ -612,11 +648,13 @@ def _no_curriculum() -> Curriculum:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    qat_phase = args.qat or args.qat_minutes > 0
+    qat_phase = args.qat or args.qat_minutes > 0 or args.qat_steps is not None
     if qat_phase and not args.wide:
         raise SystemExit("int8 fine-tuning needs the wide layout (version 8's): --small takes --qat-minutes 0")
-    if args.qat and not (args.minutes or args.qat_minutes) > 0:
-        raise SystemExit("--qat trains the int8 phase only: give it minutes (--minutes or --qat-minutes above 0)")
+    if args.qat and not ((args.minutes or args.qat_minutes) > 0 or args.qat_steps):
+        raise SystemExit(
+            "--qat trains the int8 phase only: give it minutes (--minutes or --qat-minutes above 0) or --qat-steps"
+        )
     if args.init is not None and not args.init.is_file():
         raise SystemExit(f"--init {args.init}: no such model; train the float one first (`scanauto train ocr`)")
     if args.precision == "auto" and not args.qat:
@@ -631,14 +669,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.qat:  # fine-tuning only: the float model is given
         net = _quant_net(args, args.init, data)
         budget_s = (args.minutes * 60) if args.minutes else args.qat_minutes * 60
-        _fit(net, data, args, budget_s, args.qat_lr, _no_curriculum(), "fp32", "qat")
+        _fit(net, data, args, budget_s, args.qat_lr, _no_curriculum(), "fp32", "qat", args.qat_steps)
     else:
         # The clock: data, float training, its export, the int8 phase (with its export) within --budget.
         qat_s = args.qat_minutes * 60
         budget_s = (args.minutes * 60) if args.minutes else max(60.0, args.budget * 60 - t_data - 60 - qat_s)
         net = PlateNet(wide=args.wide, width=args.width).to(memory_format=torch.channels_last)
         if args.init is not None:
-            sample = data.stream.x[data.stream.available[:512]] if data.stream.poll(wait=True) else data.x_clean[:512]
+            first = data.stream.rows(3)[:512]  # the same crops however fast the generator is
+            sample = data.stream.x[first] if len(first) else data.x_clean[:512]
             init_from_onnx(net, args.init, sample)
             _validate(net, data, f"start from {args.init}")
         curriculum = (
@@ -646,13 +685,13 @@ def main(argv: list[str] | None = None) -> int:
             if len(data.x_clean)
             else _no_curriculum()
         )
-        _fit(net, data, args, budget_s, args.lr, curriculum, args.precision, "float")
+        _fit(net, data, args, budget_s, args.lr, curriculum, args.precision, "float", args.steps, HARD_RELEASE_STEPS)
         torch.save(net.state_dict(), args.checkpoint.with_suffix(".float.pt") if qat_phase else args.checkpoint)
         export(net, args.float_onnx, args.config)
         print(f"wrote {args.float_onnx} (float)", flush=True)
         if qat_phase:
             net = _quant_net(args, args.float_onnx, data)
-            _fit(net, data, args, qat_s, args.qat_lr, _no_curriculum(), "fp32", "qat")
+            _fit(net, data, args, qat_s, args.qat_lr, _no_curriculum(), "fp32", "qat", args.qat_steps)
     if not data.stream.done:
         print(f"{len(data.stream.available)} of {len(data.stream.x)} hard crops were ready when training ended")
         data.stream.close()
