@@ -558,6 +558,7 @@ def _fit(
     gen_aug = torch.Generator().manual_seed(10_000 + args.seed)  # its own stream: the batches stay the same
     y_real_t, y_clean_t = torch.from_numpy(data.y_real), torch.from_numpy(data.y_clean)
     step, seen, frac, t_train, t_report = 0, 0, 0.0, time.perf_counter(), time.perf_counter()
+    step_report = 0
     t_valid = t_train
     losses: list[float] = []
     plan = f"{steps} steps" if steps else f"{budget_s / 60:.1f} min"
@@ -612,13 +613,17 @@ def _fit(
         elapsed = time.perf_counter() - t_train
         frac = step / steps if steps else elapsed / budget_s
         if time.perf_counter() - t_report >= 30 or frac >= 1.0:
-            t_report = time.perf_counter()
+            # With a step count, the ETA takes the pace since the last line: the first minutes, while the workers
+            # still generate hard crops on the same cores, run at a fraction of the later pace.
+            pace = (step - step_report) / max(1e-9, time.perf_counter() - t_report)
+            eta_s = (steps - step) / max(pace, 1e-9) if steps else budget_s - elapsed
+            t_report, step_report = time.perf_counter(), step
             minutes = f"{elapsed / 60:.1f}" if steps else f"{elapsed / 60:.1f}/{budget_s / 60:.1f}"
             where = f"{step}/{steps} steps, {minutes} min" if steps else f"{minutes} min"
             print(
                 f"{phase} step {step} ({seen / n_train:.2f} passes) loss {np.mean(losses[-100:]):.4f} lr {lr:.1e} "
                 f"hard {share:.2f} ({len(stream.available)} ready) {seen / elapsed:.0f} crops/s, {where}, "
-                f"ETA {elapsed * (1 / frac - 1) / 60:.1f} min",
+                f"ETA {eta_s / 60:.1f} min",
                 flush=True,
             )
         due = step % args.valid_steps == 0 if steps else time.perf_counter() - t_valid >= args.valid_every * 60
