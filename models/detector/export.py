@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,10 +60,12 @@ def export_float(model: nn.Module, path: Path, height: int = DEPLOY_H, width: in
 
     model.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        model, (torch.zeros(1, 3, height, width),), str(path), input_names=["image"],
-        output_names=["heatmap", "regression"], opset_version=17, dynamo=False,
-    )  # fmt: skip
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript (as the OCR's)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model, (torch.zeros(1, 3, height, width),), str(path), input_names=["image"],
+            output_names=["heatmap", "regression"], opset_version=17, dynamo=False,
+        )  # fmt: skip
 
 
 def calibration_images(manifest: Path | None = ROMANIAN) -> list[npt.NDArray[np.uint8]]:

@@ -192,6 +192,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--total-minutes", type=float, default=58.0,
         help="budget of the whole run, data included: training is cut to fit it when rendering was slow",
     )  # fmt: skip
+    p.add_argument(
+        "--steps", type=int,
+        help="training steps (overrides --minutes and --total-minutes): the schedule follows the step count, not the "
+        "clock, so the weights do not depend on the machine's pace (the run takes as long as it takes)",
+    )  # fmt: skip
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
@@ -209,7 +214,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     p.add_argument("--checkpoint", type=Path, default=Path("var/detector.pt"), help="torch weights saved here")
     p.add_argument("--init", type=Path, help="start from these torch weights (fine-tuning) instead of scratch")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        p.error("--steps must be at least 1")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,18 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     # left of it (less 2.5 minutes for saving, export and int8 calibration: 75 s measured), at most --minutes.
     left = args.total_minutes * 60.0 - (time.monotonic() - t0) - 150.0
     budget = max(60.0, min(args.minutes * 60.0, left))
-    print(f"training budget {budget / 60:.1f} min in {precision}", flush=True)
+    plan = f"{args.steps} steps" if args.steps else f"budget {budget / 60:.1f} min"
+    print(f"training {plan} in {precision}", flush=True)
     steps_per_epoch = max(1, len(samples) // args.batch)
     step, epoch, frac = 0, 0, 0.0
     t_train = time.monotonic()
     losses: list[float] = []
-    # The schedule follows the clock, not a step count planned up front: the run uses its whole
-    # budget however busy the machine is (other jobs share the two cores).
+    # By default the schedule follows the clock, not a step count planned up front: the run uses its whole
+    # budget however busy the machine is (other jobs share the two cores). --steps plans the count instead.
+    t_report, step_report = t_train, 0
     while frac < 1.0:
         epoch += 1
         order = rng.permutation(len(samples))
         for b in range(steps_per_epoch):
-            frac = (time.monotonic() - t_train) / budget
+            frac = step / args.steps if args.steps else (time.monotonic() - t_train) / budget
             if frac >= 1.0:
                 break
             img, heat, reg, weight, mask = _batch(samples, order[b * args.batch : (b + 1) * args.batch], rng)
@@ -269,11 +279,16 @@ def main(argv: list[str] | None = None) -> int:
             losses.append(loss.item())
             step += 1
             if step % 50 == 0:
-                elapsed = time.monotonic() - t_train
+                now = time.monotonic()
+                elapsed = now - t_train
+                pace = (step - step_report) / max(1e-9, now - t_report)  # steps/s since the last line
+                t_report, step_report = now, step
+                where = f"{step}/{args.steps} steps" if args.steps else f"{elapsed / 60:.1f}/{budget / 60:.1f} min"
+                eta = (args.steps - step) / max(pace, 1e-9) if args.steps else budget - elapsed
                 print(
                     f"epoch {epoch} step {step} loss {np.mean(losses[-50:]):.3f} "
                     f"(heat {l_heat.item():.3f} box {l_reg.item():.3f}) lr {lr:.2e} "
-                    f"{step * args.batch / elapsed:.1f} img/s, {elapsed / 60:.1f}/{budget / 60:.1f} min",
+                    f"{step * args.batch / elapsed:.1f} img/s, {where}, ETA {eta / 60:.1f} min",
                     flush=True,
                 )
     print(f"trained {step} steps of {args.batch} crops in {(time.monotonic() - t_train) / 60:.1f} min", flush=True)
