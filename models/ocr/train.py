@@ -498,6 +498,8 @@ class _Data:
     y_scene: npt.NDArray[np.int64]
     x_calib: npt.NDArray[np.uint8]
     t_start: float
+    saved: bool = False
+    """The hard sets are in the cache (loaded from it, or written once the stream was done)."""
 
 
 def _load_data(args: argparse.Namespace, qat_phase: bool) -> _Data:
@@ -520,6 +522,7 @@ def _load_data(args: argparse.Namespace, qat_phase: bool) -> _Data:
     # The slow part last, in the background: pools are forked before any thread-holding pool exists.
     stream, sets = _hard_stream(args)
     data = _Data(stream, sets, x_clean, y_clean, x_real, y_real, x_valid, y_valid, x_scene, y_scene, x_calib, t_start)
+    data.saved = stream.done
     print(
         f"data: {len(x_clean)} clean + {len(x_real)} real train crops, {len(x_valid)} + {len(x_scene)} valid "
         f"crops in {(time.perf_counter() - t_start) / 60:.1f} min; {stream.poll()} of {len(stream.x)} hard "
@@ -572,13 +575,15 @@ def _fit(
         n_syn = n_hard - n_real
         if not stream.done:
             stream.poll(wait=n_syn > 0 and not len(stream.available) and not steps)
-            if n_syn and steps:
-                stream.rows(_chunks_due(stream, step, release_steps))  # waits if the generator is behind
-            if stream.done:
-                _save_sets(stream, data.sets, args)
-                elapsed_all = (time.perf_counter() - data.t_start) / 60
-                print(f"all {n_train} hard crops ready after {elapsed_all:.1f} min", flush=True)
-        ready = stream.rows(_chunks_due(stream, step, release_steps)) if steps else stream.available
+        if steps:  # the chunks due at this step, waiting for them only when the batch takes hard crops
+            ready = stream.rows(_chunks_due(stream, step, release_steps)) if n_syn else stream.available[:0]
+        else:
+            ready = stream.available
+        if stream.done and not data.saved:
+            data.saved = True
+            _save_sets(stream, data.sets, args)
+            elapsed_all = (time.perf_counter() - data.t_start) / 60
+            print(f"all {n_train} hard crops ready after {elapsed_all:.1f} min", flush=True)
         idx = ready[torch.randint(len(ready), (n_syn,), generator=gen).numpy()] if n_syn else ready[:0]
         xb_np, yb = stream.x[idx], torch.from_numpy(stream.y[idx])
         if n_real:
