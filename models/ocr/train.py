@@ -255,7 +255,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="processes generating crops")
     p.add_argument("--cache", type=Path, default=Path(".cache/ocr"), help="folder to keep generated arrays in")
     p.add_argument("--checkpoint", type=Path, default=Path("var/ocr.pt"), help="torch weights saved here")
-    p.add_argument("--valid-every", type=float, default=10.0, help="minutes between validations")
+    p.add_argument(
+        "--valid-every", type=float, default=10.0, help="minutes between validations (with --steps: --valid-steps)"
+    )
     p.add_argument(
         "--steps",
         type=int,
