@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from contract.errors import InputError
+from contract.errors import ConfigError, InputError
 from edge.detector import PlateDetector
 from models.detector.data import DEFAULT_MODEL
 from models.evaluate import iou
@@ -96,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--widths takes whole pixel widths separated by commas, got {args.widths!r}") from None
     if any(w < 0 for w in widths):
         raise SystemExit(f"--widths must be >= 0 (0: the image as it is), got {args.widths!r}")
-    detector = PlateDetector(args.model, threads=args.threads)
-    result = recall_by_width(detector, read_manifest(args.manifest, args.split), widths)
+    try:
+        detector = PlateDetector(args.model, threads=args.threads)
+        result = recall_by_width(detector, read_manifest(args.manifest, args.split), widths)
+    except (ConfigError, InputError) as e:
+        raise SystemExit(str(e)) from None
     for w, r in result.items():
         print(f"plate width {w or 'as is':>5} px: {r['found']}/{r['plates']} found, recall {r['recall']:.3f}")
     if args.json:

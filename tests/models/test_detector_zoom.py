@@ -61,3 +61,8 @@ def test_the_command_prints_one_json_object_per_run(scenes: Path, capsys: pytest
 def test_widths_that_are_not_whole_pixels_say_what_to_pass(scenes: Path) -> None:
     with pytest.raises(SystemExit, match="whole pixel widths"):
         main(["--manifest", str(scenes), "--widths", "0,big"])
+
+
+def test_a_missing_manifest_says_which_file(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"nope\.csv"):
+        main(["--manifest", str(tmp_path / "nope.csv")])
