@@ -38,7 +38,8 @@ def zoomed(
     frame: npt.NDArray[np.uint8], box: Box, width: int, input_width: int
 ) -> tuple[npt.NDArray[np.uint8], Box] | None:
     """A 16:9 window of `frame` around `box` that the letterbox scales so that the plate spans `width` pixels of
-    an `input_width`-pixel input, and the box in the window's pixels; None where the window would not fit."""
+    an `input_width`-pixel input, and the box in the window's pixels; None where the window would not fit. The
+    input must be no wider than 16:9 (the detector's is 800x480), so that the window's width sets the scale."""
     fh, fw = frame.shape[:2]
     x1, y1, x2, y2 = box
     ww = (x2 - x1) * input_width / width
