@@ -11,7 +11,12 @@ int16 and saturates; full-range weights overflow it (the shipped 8-bit model's h
 0.69 against the same model computed exactly), 7-bit weights cannot. The heads and the sigmoid stay float so
 scores and boxes keep their resolution. The file's sha256 goes into the model card.
 
+The exported model takes frames of any size divisible by 32 (symbolic height and width; its own size, 480x800,
+in the metadata `input_height`, `input_width`): the edge runs it again on the frame at half scale to find the plates
+too large for the receptive field at full scale (edge/detector.py). Version 8.4 is version 8.3 rewritten so:
+
     python -m models.detector.export --checkpoint var/detector.pt --out models/detector/plate_detector.onnx
+    python -m models.detector.requantize --model OLD.onnx --any-size --out models/detector/plate_detector.onnx
 """
 
 from __future__ import annotations
@@ -141,6 +146,40 @@ def pixel_input(model: onnx.ModelProto) -> onnx.ModelProto:
     return result
 
 
+def any_size(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The same detector taking input of any height and width (a multiple of its stride, 32): input dims 1 and 2
+    and the outputs' spatial dims become symbolic, and the size it was exported and calibrated at is kept in the
+    metadata (`input_height`, `input_width`), the size the edge letterboxes frames to. Every convolution, pooling and
+    upsampling of the network is size-agnostic; the computed values at the native size do not change (test). Raises
+    ValueError unless the input is uint8 (1, H, W, 3) with fixed H and W (`pixel_input`'s model)."""
+    result = onnx.ModelProto()
+    result.CopyFrom(model)
+    graph = result.graph
+    (inp,) = graph.input
+    dims = inp.type.tensor_type.shape.dim
+    if (
+        inp.type.tensor_type.elem_type != onnx.TensorProto.UINT8
+        or len(dims) != 4
+        or not all(d.HasField("dim_value") for d in dims[1:3])
+    ):
+        raise ValueError(f"input {inp.name} is not uint8 (1, H, W, 3) with fixed H and W; nothing to make symbolic")
+    height, width = dims[1].dim_value, dims[2].dim_value
+    for d, name in ((dims[1], "height"), (dims[2], "width")):
+        d.ClearField("dim_value")
+        d.dim_param = name
+    for out in graph.output:
+        for d, name in zip(out.type.tensor_type.shape.dim[2:], ("cells_y", "cells_x"), strict=False):
+            d.ClearField("dim_value")
+            d.dim_param = name
+    del graph.value_info[:]  # inferred shapes of the fixed size; onnxruntime infers them again per input
+    meta = {p.key: p for p in result.metadata_props}
+    for key, value in (("input_height", height), ("input_width", width)):
+        entry = meta.get(key) or result.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.checker.check_model(result)
+    return result
+
+
 def quantize_calibrated(write_float: Callable[[Path], None], out: Path, manifest: Path | None = ROMANIAN) -> None:
     """The float model `write_float` writes (to a temporary file), int8-quantized into `out`, calibrated on the
     training images."""
@@ -151,7 +190,7 @@ def quantize_calibrated(write_float: Callable[[Path], None], out: Path, manifest
         float_path = Path(tmp) / "float.onnx"
         write_float(float_path)
         quantize_int8(float_path, out, images)
-    onnx.save(pixel_input(onnx.load(out)), out)
+    onnx.save(any_size(pixel_input(onnx.load(out))), out)
     print(f"export: int8 {DEPLOY_W}x{DEPLOY_H} model written to {out} in {time.monotonic() - t0:.0f} s", flush=True)
 
 
@@ -161,10 +200,6 @@ def export_deployed(model: nn.Module, out: Path, manifest: Path | None = ROMANIA
 
 
 def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from models.detector.train import PlateNet
-
     p = argparse.ArgumentParser(prog="python -m models.detector.export", description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, required=True, help="torch weights written by scanauto train detector")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL)
@@ -175,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.checkpoint.is_file():
         p.error(f"no checkpoint at {args.checkpoint}; train one with `scanauto train detector --checkpoint PATH`")
+    import torch
+
+    from models.detector.train import PlateNet
+
     model = PlateNet()
     model.load_state_dict(torch.load(args.checkpoint, weights_only=True))
     if args.float:

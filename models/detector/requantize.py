@@ -10,6 +10,7 @@ rounding once more than a fresh export's (a retrained model has them at full pre
 
     python -m models.detector.requantize --model models/detector/plate_detector.onnx --out var/plate_detector.onnx
     python -m models.detector.requantize --model OLD.onnx --out NEW.onnx --pixel-input   # float input -> uint8 pixels
+    python -m models.detector.requantize --model OLD.onnx --out NEW.onnx --any-size   # fixed input size -> any size
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from models.detector.data import DEFAULT_MODEL, ROMANIAN
-from models.detector.export import pixel_input, quantize_calibrated
+from models.detector.export import any_size, pixel_input, quantize_calibrated
 
 UINT8_MAX = 255
 
@@ -54,6 +55,9 @@ def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
         # As if a quantizer of the float input x / 255 made the pixels, with the first dequantizer's scale.
         quantizers[to_nchw.output[0]] = helper.make_node("QuantizeLinear", [inputs[0].name, *first.input[1:]], ["-"])
         _, height, width, channels = (d.dim_value for d in inputs[0].type.tensor_type.shape.dim)
+        if not height or not width:  # any input size (`export.any_size`): back to the size it was calibrated at
+            meta = {m.key: m.value for m in model.metadata_props}
+            height, width = int(meta["input_height"]), int(meta["input_width"])
         inputs[0] = helper.make_tensor_value_info(inputs[0].name, onnx.TensorProto.FLOAT, [1, channels, height, width])
     nodes: list[onnx.NodeProto] = []
     new_inits: list[onnx.TensorProto] = []
@@ -107,14 +111,21 @@ def main(argv: list[str] | None = None) -> int:
         help="no requantizing: only give the model uint8 pixel input (export.pixel_input; same numbers out)",
     )
     p.add_argument(
+        "--any-size",
+        action="store_true",
+        help="no requantizing: only let a uint8-input model take any input size (export.any_size; same numbers out)",
+    )
+    p.add_argument(
         "--manifest", type=Path, default=ROMANIAN, help="real training frames for calibration ('none': scenes only)"
     )
     args = p.parse_args(argv)
     if not args.model.is_file():
         p.error(f"no detector at {args.model}")
-    if args.float or args.pixel_input:
+    if sum((args.float, args.pixel_input, args.any_size)) > 1:
+        p.error("--float, --pixel-input and --any-size are alternatives: give one")
+    if args.float or args.pixel_input or args.any_size:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        convert = float_graph if args.float else pixel_input
+        convert = float_graph if args.float else pixel_input if args.pixel_input else any_size
         try:
             converted = convert(onnx.load(args.model))
         except ValueError as exc:

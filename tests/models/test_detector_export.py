@@ -1,4 +1,5 @@
-"""The detector's int8 export: activations calibrated chunk by chunk, so memory stays bounded; uint8 pixels in."""
+"""The detector's int8 export: activations calibrated chunk by chunk, so memory stays bounded; uint8 pixels of any
+size in."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import calibrate
 
-from models.detector.export import CALIBRATION_CHUNK, calibration_chunk, pixel_input, quantize_int8
+from models.detector.export import CALIBRATION_CHUNK, any_size, calibration_chunk, pixel_input, quantize_int8
 from models.detector.requantize import float_graph
+from models.detector.requantize import main as requantize_main
 
 SIZE = 32
 
@@ -153,3 +155,54 @@ def test_pixel_input_refuses_a_model_that_takes_pixels_already(tmp_path: Path) -
 
     with pytest.raises(ValueError, match="takes uint8 pixels already"):
         pixel_input(pixel)
+
+
+def test_any_size_model_computes_the_same_at_its_own_size_and_takes_other_sizes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    images = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(10)]
+    pixel = pixel_input(onnx.load(_int8_tiny(tmp_path, images)))
+
+    model = any_size(pixel)
+
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == [1, "height", "width", 3]
+    assert {m.key: m.value for m in model.metadata_props} == {"input_height": str(SIZE), "input_width": str(SIZE)}
+    fixed = ort.InferenceSession(pixel.SerializeToString(), providers=["CPUExecutionProvider"])
+    anysize = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for image in images[:3]:
+        for w, g in zip(
+            fixed.run(None, {"image": image[None]}), anysize.run(None, {"image": image[None]}), strict=True
+        ):
+            assert np.array_equal(w, g)
+    heat, reg = anysize.run(None, {"image": rng.integers(0, 256, (1, 64, 96, 3), dtype=np.uint8)})
+    assert heat.shape == (1, 1, 64, 96) and reg.shape == (1, 4, 64, 96)
+    # Requantizing starts again from the size the model was calibrated at.
+    back = float_graph(model)
+    assert [d.dim_value for d in back.graph.input[0].type.tensor_type.shape.dim] == [1, 3, SIZE, SIZE]
+
+
+def test_any_size_refuses_a_model_without_fixed_uint8_pixel_input(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    int8 = onnx.load(_int8_tiny(tmp_path, [rng.integers(0, 256, (SIZE, SIZE, 3), np.uint8)]))
+    with pytest.raises(ValueError, match="not uint8"):
+        any_size(int8)  # float input
+    with pytest.raises(ValueError, match="not uint8"):
+        any_size(any_size(pixel_input(int8)))  # any size already
+
+
+def test_requantize_any_size_rewrites_a_fixed_size_model_and_refuses_one_of_any_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(8)
+    fixed, out = tmp_path / "fixed.onnx", tmp_path / "out" / "any.onnx"
+    onnx.save(pixel_input(onnx.load(_int8_tiny(tmp_path, [rng.integers(0, 256, (SIZE, SIZE, 3), np.uint8)]))), fixed)
+
+    assert requantize_main(["--model", str(fixed), "--out", str(out), "--any-size"]) == 0
+
+    assert onnx.load(out).graph.input[0].type.tensor_type.shape.dim[1].dim_param == "height"
+    with pytest.raises(SystemExit):
+        requantize_main(["--model", str(out), "--out", str(tmp_path / "again.onnx"), "--any-size"])
+    assert "fixed H and W" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        requantize_main(["--model", str(fixed), "--out", str(out), "--any-size", "--float"])
+    assert "alternatives" in capsys.readouterr().err
