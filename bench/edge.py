@@ -64,8 +64,8 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
     return path, truth
 
 
-async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path,
-                   threads: int, ocr_model: Path | None = None) -> dict[str, object]:  # fmt: skip
+async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path, threads: int,
+                   ocr_model: Path | None = None, half_scale: bool = True) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = 0
 
@@ -79,6 +79,7 @@ async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSet
         outbox=OutboxSettings(path=workdir / f"outbox-{'paced' if pace else 'unpaced'}.sqlite"),
         status_port=None,
         threads=threads,
+        detector_half_scale=half_scale,
         **({"ocr_model": ocr_model} if ocr_model is not None else {}),
     )
     service = EdgeService(settings, KeyRing((KEY,)), on_read)
@@ -117,13 +118,16 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     video, truth = video_for(spec, args.cache_dir)
     out: dict[str, object] = {"machine_cpus": os.cpu_count(), "video": f"{spec.width}x{spec.height}@{spec.fps}",
                               "video_s": args.seconds, "cars": len(truth.cars),
-                              "ocr_model": str(args.ocr_model or "models/ocr/plate_ocr.onnx")}  # fmt: skip
+                              "ocr_model": str(args.ocr_model or "models/ocr/plate_ocr.onnx"),
+                              "detector_half_scale": args.half_scale == "on"}  # fmt: skip
     modes = {"both": (True, False), "paced": (True,), "unpaced": (False,)}[args.mode]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp, EmbeddedBroker() as broker:
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
         for pace in modes:
             log(f"running the edge {'paced at 30 fps' if pace else 'unpaced'} ...")
-            result = await run_once(video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model)
+            result = await run_once(
+                video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model, args.half_scale == "on"
+            )
             prefix = "" if pace or args.mode == "unpaced" else "unpaced_"
             out.update({prefix + k: v for k, v in result.items()})
     return out
@@ -138,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model")
     p.add_argument("--ocr-model", type=Path, help="another OCR model (same config) instead of the shipped one")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the rendered video is kept")
+    p.add_argument(
+        "--half-scale", choices=("on", "off"), default="on", help="the detector's half-scale pass (edge default on)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
     args.cache_dir.mkdir(parents=True, exist_ok=True)

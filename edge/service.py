@@ -28,7 +28,7 @@ from contract.errors import BrokerUnavailable, InputError
 from contract.events import GpsFix
 from edge.candidates import CandidateSettings
 from edge.capture import Capture, CaptureSettings
-from edge.detector import PlateDetector
+from edge.detector import DetectorSettings, PlateDetector
 from edge.evidence import EvidenceWindow
 from edge.frames import Frame, FrameSource, VideoFileSource, open_video
 from edge.gps import GpsReceiver, GpsSettings, NoGps
@@ -60,6 +60,11 @@ class EdgeSettings(BaseModel):
     status_host: str = Field("127.0.0.1", description="address of the status page; keep it on loopback")
     status_port: int | None = Field(8080, ge=0, le=65535, description="status page port; 0: any free; null: off")
     detector_model: Path = Field(MODELS_DIR / "detector" / "plate_detector.onnx")
+    detector_half_scale: bool = Field(
+        True,
+        description="run the detector again on the frame at half scale for plates too large for it at full scale "
+        "(over about a quarter of the frame's width); needs a detector of any input size (version 8.4 on)",
+    )
     ocr_model: Path = Field(MODELS_DIR / "ocr" / "plate_ocr.onnx")
     ocr_config: Path = Field(MODELS_DIR / "ocr" / "plate_config.yaml")
     threads: int = Field(
@@ -106,7 +111,9 @@ class EdgeStats:
 
 
 def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWindow) -> EdgePipeline:
-    detector = PlateDetector(settings.detector_model, threads=settings.threads)
+    detector = PlateDetector(
+        settings.detector_model, settings.threads, DetectorSettings(half_scale_pass=settings.detector_half_scale)
+    )
     reader = PlateReader(settings.ocr_model, settings.ocr_config, threads=settings.threads)
     ps = PipelineSettings(
         vehicle_id=settings.vehicle_id,

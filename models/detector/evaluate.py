@@ -6,14 +6,14 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from contract.errors import InputError
+from contract.errors import ConfigError, InputError
 from edge.detector import Detection, DetectorSettings, PlateDetector
 from models.detector.data import DEFAULT_MODEL, EVAL_DRIVEBY_SEEDS, EVAL_SCENES
 from models.evaluate import matched_boxes
@@ -117,17 +117,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--against", type=Path, help="another detector timed and scored on the same scenes, taking turns frame by frame"
     )
+    p.add_argument(
+        "--half-scale",
+        choices=("on", "off"),
+        default="on",
+        help="the half-scale pass for large plates (edge default on); the --against model runs it when it can "
+        "(exports before version 8.4 have a fixed input size and cannot)",
+    )
     args = p.parse_args(argv)
-    settings = DetectorSettings(args.score_threshold)
-    det = PlateDetector(args.model, threads=args.threads, settings=settings)
-    dets = [det] + ([PlateDetector(args.against, threads=args.threads, settings=settings)] if args.against else [])
-    result: dict[str, object] = {"model": det.model_version, "iou": args.iou, "score_threshold": args.score_threshold}
+    settings = DetectorSettings(args.score_threshold, half_scale_pass=args.half_scale == "on")
+    try:
+        det = PlateDetector(args.model, threads=args.threads, settings=settings)
+        if args.against:
+            against = replace(
+                settings, half_scale_pass=settings.half_scale_pass and PlateDetector.takes_any_size(args.against)
+            )
+        dets = [det] + ([PlateDetector(args.against, threads=args.threads, settings=against)] if args.against else [])
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+    result: dict[str, object] = {
+        "model": det.model_version, "iou": args.iou, "score_threshold": args.score_threshold,
+        "half_scale_pass": det.half_scale_pass,
+    }  # fmt: skip
     for k, (scenes, ms) in enumerate(eval_scenes(dets, args.scenes, args.iou)):
         figures = {"synthetic": scenes.summary(), "ms_per_frame_1280x720": _ms(ms, args.threads)}
         if k == 0:
             result.update(figures)
         else:
-            result["against"] = {"model": dets[k].model_version, **figures}
+            result["against"] = {"model": dets[k].model_version, "half_scale_pass": dets[k].half_scale_pass, **figures}
         print(
             f"{dets[k].model_version} synthetic: {scenes.summary()}  "
             f"ms/frame p50 {np.percentile(ms, 50):.1f} p95 {np.percentile(ms, 95):.1f}"

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from contract.errors import ConfigError, InputError
-from edge.detector import PlateDetector
+from edge.detector import DetectorSettings, PlateDetector
 from models.detector.data import DEFAULT_MODEL
 from models.evaluate import iou
 from models.manifest import LabelledImage, read_manifest
@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the detector ONNX model")
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="plate widths at the input (0: as is)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--half-scale", choices=("on", "off"), default="on", help="the half-scale pass for large plates (edge default)"
+    )
     p.add_argument("--json", action="store_true", help="the last line printed is one JSON object")
     args = p.parse_args(argv)
     try:
@@ -98,14 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     if any(w < 0 for w in widths):
         raise SystemExit(f"--widths must be >= 0 (0: the image as it is), got {args.widths!r}")
     try:
-        detector = PlateDetector(args.model, threads=args.threads)
+        settings = DetectorSettings(half_scale_pass=args.half_scale == "on")
+        detector = PlateDetector(args.model, threads=args.threads, settings=settings)
         result = recall_by_width(detector, read_manifest(args.manifest, args.split), widths)
     except (ConfigError, InputError) as e:
         raise SystemExit(str(e)) from None
     for w, r in result.items():
         print(f"plate width {w or 'as is':>5} px: {r['found']}/{r['plates']} found, recall {r['recall']:.3f}")
     if args.json:
-        print(json.dumps({"model": detector.model_version, "input_width": detector.input_width, "widths": result}))
+        print(
+            json.dumps({
+                "model": detector.model_version, "input_width": detector.input_width,
+                "half_scale_pass": detector.half_scale_pass, "widths": result,
+            })
+        )  # fmt: skip
     return 0
 
 

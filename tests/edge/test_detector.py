@@ -1,4 +1,5 @@
-"""The committed plate detector: finds the plates of fresh synthetic scenes; clear errors; stable output."""
+"""The committed plate detector: finds the plates of fresh synthetic scenes, large ones too; clear errors; stable
+output."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 
 from contract.errors import ConfigError, InputError
 from edge.detector import Detection, DetectorSettings, PlateDetector, letterbox, nms
 from models.detector.data import DEFAULT_MODEL, DEPLOY_H, DEPLOY_W, TEST_SCENES
 from models.detector.evaluate import match
+from models.detector.zoom import zoomed
+from models.evaluate import iou
 from models.synth.scenes import render_scene
 
 
@@ -87,3 +91,49 @@ def test_nms_drops_overlapping_boxes() -> None:
     boxes = np.array([[0, 0, 100, 20], [2, 1, 101, 21], [200, 0, 300, 20]], np.float32)
     scores = np.array([0.6, 0.9, 0.5], np.float32)
     assert nms(boxes, scores, 0.4) == [1, 2]
+
+
+def test_shipped_model_takes_any_size_and_runs_the_half_scale_pass(detector: PlateDetector) -> None:
+    assert PlateDetector.takes_any_size(DEFAULT_MODEL)
+    assert detector.half_scale_pass and DetectorSettings().half_scale_pass
+
+
+def _large_plates(detector: PlateDetector, width: int, scenes: int) -> tuple[int, int]:
+    """(plates, found) of fresh scenes cut around each plate so that it spans `width` px of the model's input."""
+    plates = found = 0
+    for i in range(scenes):
+        scene = render_scene(np.random.default_rng([TEST_SCENES, i]))
+        for p in scene.plates:
+            cut = zoomed(scene.image, (p.x1, p.y1, p.x2, p.y2), width, detector.input_width)
+            if cut is not None:
+                plates += 1
+                found += any(iou((d.x1, d.y1, d.x2, d.y2), cut[1]) >= 0.5 for d in detector.detect(cut[0]))
+    return plates, found
+
+
+def test_half_scale_pass_finds_plates_too_large_for_the_full_scale_pass(detector: PlateDetector) -> None:
+    # At 400 px of the 800-px input a plate is wider than what the network sees at once (receptive field about
+    # 210 px; training plates up to 320 px): alone, the full-scale pass finds about half of them.
+    plates, found = _large_plates(detector, 400, 10)
+    full_only = PlateDetector(DEFAULT_MODEL, threads=2, settings=DetectorSettings(half_scale_pass=False))
+    _, found_full_only = _large_plates(full_only, 400, 10)
+    assert plates >= 15
+    assert found / plates >= 0.9, f"{found}/{plates} large plates found"
+    assert found_full_only < found
+
+
+def test_a_fixed_size_model_cannot_run_the_half_scale_pass_and_says_what_to_do(tmp_path: Path) -> None:
+    model = onnx.load(DEFAULT_MODEL)  # the shipped model as exports before version 8.4 were: a fixed input size
+    for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (DEPLOY_H, DEPLOY_W), strict=True):
+        d.dim_value = size
+    fixed = tmp_path / "fixed.onnx"
+    onnx.save(model, fixed)
+
+    assert not PlateDetector.takes_any_size(fixed)
+    with pytest.raises(ConfigError, match="--any-size"):
+        PlateDetector(fixed)
+    off = DetectorSettings(half_scale_pass=False)
+    scene = render_scene(np.random.default_rng([TEST_SCENES, 0]))
+    assert PlateDetector(fixed, settings=off).detect(scene.image) == PlateDetector(DEFAULT_MODEL, settings=off).detect(
+        scene.image
+    )

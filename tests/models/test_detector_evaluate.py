@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from edge.detector import Detection, PlateDetector
@@ -40,4 +41,21 @@ def test_evaluate_against_reports_the_second_model_beside_the_first(capsys: pyte
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["against"]["model"] == result["model"] == PlateDetector(Path(DEFAULT_MODEL)).model_version
     assert result["against"]["synthetic"] == result["synthetic"]
+    assert result["half_scale_pass"] is result["against"]["half_scale_pass"] is True
     assert set(result["against"]["ms_per_frame_1280x720"]) == {"p50", "p95", "threads"}
+
+
+def test_evaluate_against_a_fixed_size_model_runs_it_without_the_half_scale_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = onnx.load(DEFAULT_MODEL)  # as exports before version 8.4: a fixed input size
+    for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (480, 800), strict=True):
+        d.dim_value = size
+    onnx.save(model, tmp_path / "fixed.onnx")
+    argv = ["--scenes", "1", "--driveby-every", "100000", "--threads", "1", "--against", str(tmp_path / "fixed.onnx")]
+
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["half_scale_pass"] is True and result["against"]["half_scale_pass"] is False
+    with pytest.raises(SystemExit, match="--any-size"):
+        main(["--model", str(tmp_path / "fixed.onnx"), "--scenes", "1"])
