@@ -21,6 +21,7 @@ from pathlib import Path
 
 from contract.bus import KafkaSettings
 from contract.digest import DigestKey, KeyRing
+from edge.detector import DetectorSettings
 from edge.frames import VideoFileSource
 from edge.outbox import OutboxSettings
 from edge.pipeline import FinishedRead
@@ -65,7 +66,7 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
 
 
 async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path, threads: int,
-                   ocr_model: Path | None = None, half_scale: bool = True) -> dict[str, object]:  # fmt: skip
+                   ocr_model: Path | None = None, large_plate_passes: int = 1) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = 0
 
@@ -79,7 +80,7 @@ async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSet
         outbox=OutboxSettings(path=workdir / f"outbox-{'paced' if pace else 'unpaced'}.sqlite"),
         status_port=None,
         threads=threads,
-        detector_half_scale=half_scale,
+        detector_large_plate_passes=large_plate_passes,
         **({"ocr_model": ocr_model} if ocr_model is not None else {}),
     )
     service = EdgeService(settings, KeyRing((KEY,)), on_read)
@@ -119,14 +120,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {"machine_cpus": os.cpu_count(), "video": f"{spec.width}x{spec.height}@{spec.fps}",
                               "video_s": args.seconds, "cars": len(truth.cars),
                               "ocr_model": str(args.ocr_model or "models/ocr/plate_ocr.onnx"),
-                              "detector_half_scale": args.half_scale == "on"}  # fmt: skip
+                              "detector_large_plate_passes": args.large_plate_passes}  # fmt: skip
     modes = {"both": (True, False), "paced": (True,), "unpaced": (False,)}[args.mode]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp, EmbeddedBroker() as broker:
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
         for pace in modes:
             log(f"running the edge {'paced at 30 fps' if pace else 'unpaced'} ...")
             result = await run_once(
-                video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model, args.half_scale == "on"
+                video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model, args.large_plate_passes
             )
             prefix = "" if pace or args.mode == "unpaced" else "unpaced_"
             out.update({prefix + k: v for k, v in result.items()})
@@ -143,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ocr-model", type=Path, help="another OCR model (same config) instead of the shipped one")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the rendered video is kept")
     p.add_argument(
-        "--half-scale", choices=("on", "off"), default="on", help="the detector's half-scale pass (edge default on)"
+        "--large-plate-passes",
+        type=int,
+        choices=(0, 1, 2),
+        default=DetectorSettings().large_plate_passes,
+        help="the detector's coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)

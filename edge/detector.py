@@ -45,23 +45,29 @@ class DetectorSettings:
     score_threshold: float = 0.3  # minimum heatmap peak to report a plate
     nms_iou: float = 0.4  # boxes overlapping a better one by more than this are dropped
     max_detections: int = 32  # at most this many boxes per frame, best first
-    # Large plates: run the model a second time on the frame at half scale, for plates too wide for its receptive
-    # field at full scale (detector card, "Large plates"); needs a model of any input size (version 8.4 on).
-    half_scale_pass: bool = True
+    # Large plates: run the model again on the frame at 1/2 (and with 2, also at 1/4) of the scale, for plates too
+    # wide for its receptive field at full scale (detector card, "Version 8.4"); needs a model of any input size
+    # (8.4 on). The second pass finds most plates up to 600 px of the 800-px input, for about 1.1 ms more per frame,
+    # which took the detector's p50 past the 15 ms target on this machine type in 2 of 3 runs: off by default.
+    large_plate_passes: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 < self.score_threshold < 1.0 or not 0.0 < self.nms_iou <= 1.0 or self.max_detections < 1:
             raise ConfigError(f"invalid detector settings: {self}")
+        if not 0 <= self.large_plate_passes <= MAX_LARGE_PLATE_PASSES:
+            raise ConfigError(f"large_plate_passes must be 0-{MAX_LARGE_PLATE_PASSES}, got {self.large_plate_passes}")
 
 
-HALF_SCALE_MIN_WIDTH = 160
-"""Boxes of the half-scale pass count only from this width at the full-scale input (px): smaller plates the
-full-scale pass finds with twice the pixels."""
-HALF_SCALE_CONTAINS = 0.7
-"""A full-scale box lying this much (of its area) inside a half-scale box is a piece of that large plate (the
-full-scale pass finds parts of plates it cannot see whole) and is dropped, unless it scores higher than the
-large box times HALF_SCALE_PIECE_SCORE (then the two meet in the non-maximum suppression)."""
-HALF_SCALE_PIECE_SCORE = 1.0
+MAX_LARGE_PLATE_PASSES = 2
+"""Passes at 1/2 and 1/4 of the scale were measured; an eighth (a 64x128 input) was not."""
+LARGE_PLATE_MIN_WIDTH = 160
+"""Boxes of the pass at 1/2 of the scale count only from this width at the full-scale input (px), those at 1/4 from
+twice that, and so on: smaller plates the pass before finds with twice the pixels."""
+LARGE_PLATE_CONTAINS = 0.7
+"""A box lying this much (of its area) inside a box of a coarser pass is a piece of that large plate (a finer
+pass finds parts of plates it cannot see whole) and is dropped, unless it scores higher than the large box times
+LARGE_PLATE_PIECE_SCORE (then the two meet in the non-maximum suppression)."""
+LARGE_PLATE_PIECE_SCORE = 1.0
 """At 1.0 a well-scored full-scale box of a plate of 100-150 px keeps its place against the looser box the
 half-scale pass draws around it (at 0.5, openalpr's plates at 100 px of the input: 194 -> 190 found)."""
 STRIDE = 32
@@ -83,6 +89,18 @@ def letterbox(frame: BgrImage, width: int, height: int) -> tuple[BgrImage, float
     interpolation = cv2.INTER_LINEAR if scale >= 0.5 else cv2.INTER_AREA
     out[:rh, :rw] = cv2.resize(frame, (rw, rh), interpolation=interpolation)
     return out, scale
+
+
+def halved(image: BgrImage, rw: int, rh: int) -> tuple[BgrImage, int, int]:
+    """The letterboxed `image` (its picture `rw` x `rh` at the top left) at half the scale, padded to a multiple of
+    STRIDE again: each 2x2 block's mean (bilinear at exactly 0.5), cheaper than letterboxing the frame again.
+    Returns the image and its picture's width and height."""
+    hw, hh = max(1, rw // 2), max(1, rh // 2)
+    height = -(-(image.shape[0] // 2) // STRIDE) * STRIDE
+    width = -(-(image.shape[1] // 2) // STRIDE) * STRIDE
+    out = np.zeros((height, width, 3), np.uint8)
+    out[:hh, :hw] = cv2.resize(image[: 2 * hh, : 2 * hw], (hw, hh), interpolation=cv2.INTER_LINEAR)
+    return out, hw, hh
 
 
 def nms(boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32], iou: float) -> list[int]:
@@ -133,26 +151,26 @@ class PlateDetector:
             )
         self.input_height, self.input_width = int(hw[0]), int(hw[1])
         self._input_name = inp.name
-        self._half: ort.InferenceSession | None = None
-        if self.settings.half_scale_pass:
+        self._coarse: ort.InferenceSession | None = None
+        if self.settings.large_plate_passes:
             if not any_size:
                 raise ConfigError(
-                    f"detector model {model_path} has a fixed input size, so it cannot run the half-scale pass for "
-                    "large plates: rewrite it (`python -m models.detector.requantize --model MODEL --any-size --out "
-                    "NEW`) or turn the pass off (edge setting detector_half_scale: false)"
+                    f"detector model {model_path} has a fixed input size, so it cannot run the passes for large "
+                    "plates: rewrite it (`python -m models.detector.requantize --model MODEL --any-size --out "
+                    "NEW`) or turn them off (edge setting detector_large_plate_passes: 0)"
                 )
-            # Its own session that does not spin-wait for work: it runs right after the full-scale one, whose
-            # spinning threads would otherwise compete with its own (measured: 4.4 ms more per frame this way
-            # against 6.5-8 ms with two spinning sessions; detector card, "Large plates").
+            # The coarse passes' own session, which does not spin-wait for work: it runs right after the
+            # full-scale one, whose spinning threads would otherwise compete with its own (detector card,
+            # "Version 8.4": two spinning sessions cost twice the time per frame).
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._half = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+            self._coarse = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
         self._version = f"{model_path.stem}-{digest[:8]}"
 
     @staticmethod
     def takes_any_size(model_path: Path) -> bool:
-        """Whether the model at `model_path` takes uint8 pixels of any size, so it can run the half-scale pass
-        (version 8.4 on; older exports have a fixed input)."""
+        """Whether the model at `model_path` takes uint8 pixels of any size, so it can run the passes for large
+        plates (version 8.4 on; older exports have a fixed input)."""
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         inp = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"]).get_inputs()[0]
@@ -161,9 +179,9 @@ class PlateDetector:
         )
 
     @property
-    def half_scale_pass(self) -> bool:
-        """Whether `detect` also runs the half-scale pass for large plates."""
-        return self._half is not None
+    def large_plate_passes(self) -> int:
+        """How many coarser passes (1/2, 1/4 of the scale) `detect` runs for large plates."""
+        return self.settings.large_plate_passes if self._coarse is not None else 0
 
     @property
     def model_version(self) -> str:
@@ -182,8 +200,10 @@ class PlateDetector:
         fh, fw = frame_bgr.shape[:2]
         heat, reg = self._session.run(None, {self._input_name: blob})
         boxes, scores = self._decode(heat[0, 0], reg[0], self.input_height, scale, fw, fh)
-        if self._half is not None:
-            boxes, scores = self._with_half_scale(image, scale, fw, fh, boxes, scores)
+        rw, rh = max(1, round(fw * scale)), max(1, round(fh * scale))
+        for k in range(1, self.large_plate_passes + 1):
+            image, rw, rh = halved(image, rw, rh)
+            boxes, scores = self._with_coarse(image, k, scale / 2**k, fw, fh, boxes, scores)
         out: list[Detection] = []
         for i in nms(boxes, scores, self.settings.nms_iou)[: self.settings.max_detections]:
             x1, y1, x2, y2 = (round(float(v)) for v in boxes[i])
@@ -191,28 +211,23 @@ class PlateDetector:
                 out.append(Detection(x1, y1, x2, y2, float(scores[i])))
         return out
 
-    def _with_half_scale(
+    def _with_coarse(
         self,
         image: BgrImage,
+        k: int,
         scale: float,
         fw: int,
         fh: int,
         boxes: npt.NDArray[np.float32],
         scores: npt.NDArray[np.float32],
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        """The full-scale boxes with those of the pass on the letterboxed `image` halved (exactly 0.5, the 2x2
-        mean, cheaper than letterboxing the frame again) that are at least HALF_SCALE_MIN_WIDTH wide at full
-        scale; full-scale boxes that are pieces of such a large plate are dropped."""
-        assert self._half is not None
-        rw, rh = max(1, round(fw * scale)), max(1, round(fh * scale))
-        hw, hh = max(1, rw // 2), max(1, rh // 2)
-        height = -(-(self.input_height // 2) // STRIDE) * STRIDE
-        width = -(-(self.input_width // 2) // STRIDE) * STRIDE
-        half = np.zeros((height, width, 3), np.uint8)
-        half[:hh, :hw] = cv2.resize(image[: 2 * hh, : 2 * hw], (hw, hh), interpolation=cv2.INTER_LINEAR)
-        heat, reg = self._half.run(None, {self._input_name: half[None]})
-        big, big_scores = self._decode(heat[0, 0], reg[0], height, scale / 2, fw, fh)
-        wide = (big[:, 2] - big[:, 0]) * scale >= HALF_SCALE_MIN_WIDTH
+        """`boxes` and `scores` with those of the pass on `image`, the letterboxed frame at 1 / 2**k of the full
+        scale (`scale`: its pixels per frame pixel), that are at least LARGE_PLATE_MIN_WIDTH * 2**(k-1) wide at
+        full scale; boxes that are pieces of such a large plate are dropped."""
+        assert self._coarse is not None
+        heat, reg = self._coarse.run(None, {self._input_name: image[None]})
+        big, big_scores = self._decode(heat[0, 0], reg[0], image.shape[0], scale, fw, fh)
+        wide = (big[:, 2] - big[:, 0]) * scale * 2**k >= LARGE_PLATE_MIN_WIDTH * 2 ** (k - 1)
         big, big_scores = big[wide], big_scores[wide]
         if not big.size:
             return boxes, scores
@@ -223,8 +238,8 @@ class PlateDetector:
             np.minimum(boxes[:, None, 3], big[None, :, 3]) - np.maximum(boxes[:, None, 1], big[None, :, 1]), 0, None
         )
         area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        piece = (ix * iy >= HALF_SCALE_CONTAINS * area[:, None]) & (
-            big_scores[None, :] >= HALF_SCALE_PIECE_SCORE * scores[:, None]
+        piece = (ix * iy >= LARGE_PLATE_CONTAINS * area[:, None]) & (
+            big_scores[None, :] >= LARGE_PLATE_PIECE_SCORE * scores[:, None]
         )
         keep = ~piece.any(axis=1)
         return np.concatenate([boxes[keep], big]), np.concatenate([scores[keep], big_scores])

@@ -60,10 +60,14 @@ class EdgeSettings(BaseModel):
     status_host: str = Field("127.0.0.1", description="address of the status page; keep it on loopback")
     status_port: int | None = Field(8080, ge=0, le=65535, description="status page port; 0: any free; null: off")
     detector_model: Path = Field(MODELS_DIR / "detector" / "plate_detector.onnx")
-    detector_half_scale: bool = Field(
-        True,
-        description="run the detector again on the frame at half scale for plates too large for it at full scale "
-        "(over about a quarter of the frame's width); needs a detector of any input size (version 8.4 on)",
+    detector_large_plate_passes: int = Field(
+        1,
+        ge=0,
+        le=2,
+        description="run the detector again on the frame at 1/2 and 1/4 of the scale (2), at 1/2 only (1) or not (0), "
+        "for plates too large for it at full scale (over about a quarter of the frame's width); needs a detector "
+        "of any input size (version 8.4 on); 2 finds plates up to 3/4 of the frame's width for about 1.1 ms more "
+        'per frame (detector card, "Version 8.4")',
     )
     ocr_model: Path = Field(MODELS_DIR / "ocr" / "plate_ocr.onnx")
     ocr_config: Path = Field(MODELS_DIR / "ocr" / "plate_config.yaml")
@@ -112,7 +116,9 @@ class EdgeStats:
 
 def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWindow) -> EdgePipeline:
     detector = PlateDetector(
-        settings.detector_model, settings.threads, DetectorSettings(half_scale_pass=settings.detector_half_scale)
+        settings.detector_model,
+        settings.threads,
+        DetectorSettings(large_plate_passes=settings.detector_large_plate_passes),
     )
     reader = PlateReader(settings.ocr_model, settings.ocr_config, threads=settings.threads)
     ps = PipelineSettings(

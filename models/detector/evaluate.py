@@ -118,33 +118,36 @@ def main(argv: list[str] | None = None) -> int:
         "--against", type=Path, help="another detector timed and scored on the same scenes, taking turns frame by frame"
     )
     p.add_argument(
-        "--half-scale",
-        choices=("on", "off"),
-        default="on",
-        help="the half-scale pass for large plates (edge default on); the --against model runs it when it can "
-        "(exports before version 8.4 have a fixed input size and cannot)",
-    )
+        "--large-plate-passes", type=int, choices=(0, 1, 2), default=DetectorSettings().large_plate_passes,
+        help="coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's); the --against model runs "
+        "as many when it can (exports before version 8.4 have a fixed input size and run none)",
+    )  # fmt: skip
     args = p.parse_args(argv)
-    settings = DetectorSettings(args.score_threshold, half_scale_pass=args.half_scale == "on")
+    settings = DetectorSettings(args.score_threshold, large_plate_passes=args.large_plate_passes)
     try:
         det = PlateDetector(args.model, threads=args.threads, settings=settings)
         if args.against:
             against = replace(
-                settings, half_scale_pass=settings.half_scale_pass and PlateDetector.takes_any_size(args.against)
+                settings,
+                large_plate_passes=settings.large_plate_passes if PlateDetector.takes_any_size(args.against) else 0,
             )
         dets = [det] + ([PlateDetector(args.against, threads=args.threads, settings=against)] if args.against else [])
     except ConfigError as e:
         raise SystemExit(str(e)) from None
     result: dict[str, object] = {
         "model": det.model_version, "iou": args.iou, "score_threshold": args.score_threshold,
-        "half_scale_pass": det.half_scale_pass,
+        "large_plate_passes": det.large_plate_passes,
     }  # fmt: skip
     for k, (scenes, ms) in enumerate(eval_scenes(dets, args.scenes, args.iou)):
         figures = {"synthetic": scenes.summary(), "ms_per_frame_1280x720": _ms(ms, args.threads)}
         if k == 0:
             result.update(figures)
         else:
-            result["against"] = {"model": dets[k].model_version, "half_scale_pass": dets[k].half_scale_pass, **figures}
+            result["against"] = {
+                "model": dets[k].model_version,
+                "large_plate_passes": dets[k].large_plate_passes,
+                **figures,
+            }
         print(
             f"{dets[k].model_version} synthetic: {scenes.summary()}  "
             f"ms/frame p50 {np.percentile(ms, 50):.1f} p95 {np.percentile(ms, 95):.1f}"

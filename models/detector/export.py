@@ -12,8 +12,9 @@ int16 and saturates; full-range weights overflow it (the shipped 8-bit model's h
 scores and boxes keep their resolution. The file's sha256 goes into the model card.
 
 The exported model takes frames of any size divisible by 32 (symbolic height and width; its own size, 480x800,
-in the metadata `input_height`, `input_width`): the edge runs it again on the frame at half scale to find the plates
-too large for the receptive field at full scale (edge/detector.py). Version 8.4 is version 8.3 rewritten so:
+in the metadata `input_height`, `input_width`): the edge runs it again on the frame at 1/2 and 1/4 of the scale to
+find the plates too large for the receptive field at full scale (edge/detector.py). Version 8.4 is version 8.3
+rewritten so:
 
     python -m models.detector.export --checkpoint var/detector.pt --out models/detector/plate_detector.onnx
     python -m models.detector.requantize --model OLD.onnx --any-size --out models/detector/plate_detector.onnx

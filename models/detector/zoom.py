@@ -90,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="plate widths at the input (0: as is)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--half-scale", choices=("on", "off"), default="on", help="the half-scale pass for large plates (edge default)"
+        "--large-plate-passes",
+        type=int,
+        choices=(0, 1, 2),
+        default=DetectorSettings().large_plate_passes,
+        help="the detector's coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's)",
     )
     p.add_argument("--json", action="store_true", help="the last line printed is one JSON object")
     args = p.parse_args(argv)
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(w < 0 for w in widths):
         raise SystemExit(f"--widths must be >= 0 (0: the image as it is), got {args.widths!r}")
     try:
-        settings = DetectorSettings(half_scale_pass=args.half_scale == "on")
+        settings = DetectorSettings(large_plate_passes=args.large_plate_passes)
         detector = PlateDetector(args.model, threads=args.threads, settings=settings)
         result = recall_by_width(detector, read_manifest(args.manifest, args.split), widths)
     except (ConfigError, InputError) as e:
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             json.dumps({
                 "model": detector.model_version, "input_width": detector.input_width,
-                "half_scale_pass": detector.half_scale_pass, "widths": result,
+                "large_plate_passes": detector.large_plate_passes, "widths": result,
             })
         )  # fmt: skip
     return 0

@@ -12,7 +12,7 @@ import onnx
 import pytest
 
 from contract.errors import ConfigError, InputError
-from edge.detector import Detection, DetectorSettings, PlateDetector, letterbox, nms
+from edge.detector import Detection, DetectorSettings, PlateDetector, halved, letterbox, nms
 from models.detector.data import DEFAULT_MODEL, DEPLOY_H, DEPLOY_W, TEST_SCENES
 from models.detector.evaluate import match
 from models.detector.zoom import zoomed
@@ -93,9 +93,9 @@ def test_nms_drops_overlapping_boxes() -> None:
     assert nms(boxes, scores, 0.4) == [1, 2]
 
 
-def test_shipped_model_takes_any_size_and_runs_the_half_scale_pass(detector: PlateDetector) -> None:
+def test_shipped_model_takes_any_size_and_runs_the_passes_for_large_plates(detector: PlateDetector) -> None:
     assert PlateDetector.takes_any_size(DEFAULT_MODEL)
-    assert detector.half_scale_pass and DetectorSettings().half_scale_pass
+    assert detector.large_plate_passes == DetectorSettings().large_plate_passes == 1
 
 
 def _large_plates(detector: PlateDetector, width: int, scenes: int) -> tuple[int, int]:
@@ -111,18 +111,36 @@ def _large_plates(detector: PlateDetector, width: int, scenes: int) -> tuple[int
     return plates, found
 
 
-def test_half_scale_pass_finds_plates_too_large_for_the_full_scale_pass(detector: PlateDetector) -> None:
+@pytest.mark.parametrize(("width", "passes"), [(400, 1), (600, 2)])
+def test_coarser_passes_find_plates_too_large_for_the_finer_ones(width: int, passes: int) -> None:
     # At 400 px of the 800-px input a plate is wider than what the network sees at once (receptive field about
-    # 210 px; training plates up to 320 px): alone, the full-scale pass finds about half of them.
-    plates, found = _large_plates(detector, 400, 10)
-    full_only = PlateDetector(DEFAULT_MODEL, threads=2, settings=DetectorSettings(half_scale_pass=False))
-    _, found_full_only = _large_plates(full_only, 400, 10)
+    # 210 px; training plates up to 320 px): the full-scale pass alone finds about half of them; at 600 px the
+    # pass at half scale sees it at 300 px, and the one at a quarter at 150.
+    detector = PlateDetector(DEFAULT_MODEL, threads=2, settings=DetectorSettings(large_plate_passes=passes))
+    plates, found = _large_plates(detector, width, 10)
+    fewer = PlateDetector(DEFAULT_MODEL, threads=2, settings=DetectorSettings(large_plate_passes=passes - 1))
+    _, found_with_fewer = _large_plates(fewer, width, 10)
     assert plates >= 15
     assert found / plates >= 0.9, f"{found}/{plates} large plates found"
-    assert found_full_only < found
+    assert found_with_fewer < found
 
 
-def test_a_fixed_size_model_cannot_run_the_half_scale_pass_and_says_what_to_do(tmp_path: Path) -> None:
+def test_halving_keeps_the_picture_at_the_top_left_and_pads_to_the_stride() -> None:
+    image, _ = letterbox(np.random.default_rng(9).integers(0, 256, (720, 1280, 3), dtype=np.uint8), 800, 480)
+    half, w, h = halved(image, 800, 450)
+    assert half.shape == (256, 416, 3) and (w, h) == (400, 225)
+    assert np.array_equal(half[:225, :400], cv2.resize(image[:450, :800], (400, 225), interpolation=cv2.INTER_AREA))
+    assert half[225:].max() == 0 and half[:, 400:].max() == 0
+    quarter, w, h = halved(half, w, h)
+    assert quarter.shape == (128, 224, 3) and (w, h) == (200, 112)
+
+
+def test_large_plate_passes_are_checked() -> None:
+    with pytest.raises(ConfigError, match="large_plate_passes"):
+        DetectorSettings(large_plate_passes=3)
+
+
+def test_a_fixed_size_model_cannot_run_the_large_plate_passes_and_says_what_to_do(tmp_path: Path) -> None:
     model = onnx.load(DEFAULT_MODEL)  # the shipped model as exports before version 8.4 were: a fixed input size
     for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (DEPLOY_H, DEPLOY_W), strict=True):
         d.dim_value = size
@@ -132,7 +150,7 @@ def test_a_fixed_size_model_cannot_run_the_half_scale_pass_and_says_what_to_do(t
     assert not PlateDetector.takes_any_size(fixed)
     with pytest.raises(ConfigError, match="--any-size"):
         PlateDetector(fixed)
-    off = DetectorSettings(half_scale_pass=False)
+    off = DetectorSettings(large_plate_passes=0)
     scene = render_scene(np.random.default_rng([TEST_SCENES, 0]))
     assert PlateDetector(fixed, settings=off).detect(scene.image) == PlateDetector(DEFAULT_MODEL, settings=off).detect(
         scene.image

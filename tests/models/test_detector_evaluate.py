@@ -41,11 +41,11 @@ def test_evaluate_against_reports_the_second_model_beside_the_first(capsys: pyte
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["against"]["model"] == result["model"] == PlateDetector(Path(DEFAULT_MODEL)).model_version
     assert result["against"]["synthetic"] == result["synthetic"]
-    assert result["half_scale_pass"] is result["against"]["half_scale_pass"] is True
+    assert result["large_plate_passes"] == result["against"]["large_plate_passes"] == 1
     assert set(result["against"]["ms_per_frame_1280x720"]) == {"p50", "p95", "threads"}
 
 
-def test_evaluate_against_a_fixed_size_model_runs_it_without_the_half_scale_pass(
+def test_evaluate_against_a_fixed_size_model_runs_it_without_the_large_plate_passes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = onnx.load(DEFAULT_MODEL)  # as exports before version 8.4: a fixed input size
@@ -56,6 +56,6 @@ def test_evaluate_against_a_fixed_size_model_runs_it_without_the_half_scale_pass
 
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["half_scale_pass"] is True and result["against"]["half_scale_pass"] is False
+    assert result["large_plate_passes"] == 1 and result["against"]["large_plate_passes"] == 0
     with pytest.raises(SystemExit, match="--any-size"):
         main(["--model", str(tmp_path / "fixed.onnx"), "--scenes", "1"])

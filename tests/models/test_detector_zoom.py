@@ -56,12 +56,14 @@ def test_the_command_prints_one_json_object_per_run(scenes: Path, capsys: pytest
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["input_width"] == 800 and set(out["widths"]) == {"0", "200"}
     assert out["model"] == PlateDetector(DEFAULT_MODEL).model_version
-    assert out["half_scale_pass"] is True  # the edge's default
+    assert out["large_plate_passes"] == 1  # the edge's default
 
 
-def test_the_half_scale_pass_can_be_turned_off(scenes: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--manifest", str(scenes), "--widths", "0", "--threads", "1", "--half-scale", "off", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["half_scale_pass"] is False
+def test_the_large_plate_passes_can_be_turned_off(scenes: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["--manifest", str(scenes), "--widths", "0", "--threads", "1", "--large-plate-passes", "0", "--json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["large_plate_passes"] == 0
 
 
 def test_widths_that_are_not_whole_pixels_say_what_to_pass(scenes: Path) -> None:
