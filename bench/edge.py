@@ -21,7 +21,7 @@ from pathlib import Path
 
 from contract.bus import KafkaSettings
 from contract.digest import DigestKey, KeyRing
-from edge.detector import DetectorSettings
+from edge.detector import add_large_plate_passes
 from edge.frames import VideoFileSource
 from edge.outbox import OutboxSettings
 from edge.pipeline import FinishedRead
@@ -143,13 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per model")
     p.add_argument("--ocr-model", type=Path, help="another OCR model (same config) instead of the shipped one")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where the rendered video is kept")
-    p.add_argument(
-        "--large-plate-passes",
-        type=int,
-        choices=(0, 1, 2),
-        default=DetectorSettings().large_plate_passes,
-        help="the detector's coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's)",
-    )
+    add_large_plate_passes(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
     args.cache_dir.mkdir(parents=True, exist_ok=True)

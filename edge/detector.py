@@ -13,6 +13,7 @@ Model contract (written by models/detector/export.py):
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,17 @@ LARGE_PLATE_PIECE_SCORE = 1.0
 half-scale pass draws around it (at 0.5, openalpr's plates at 100 px of the input: 194 -> 190 found)."""
 STRIDE = 32
 """The network's total downsampling: an input of any size must divide by it."""
+
+
+def add_large_plate_passes(parser: argparse.ArgumentParser, more_help: str = "") -> None:
+    """The `--large-plate-passes N` option of the tools that run the detector (default: the edge's)."""
+    parser.add_argument(
+        "--large-plate-passes",
+        type=int,
+        choices=range(MAX_LARGE_PLATE_PASSES + 1),
+        default=DetectorSettings().large_plate_passes,
+        help="the detector's coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's)" + more_help,
+    )
 
 
 def letterbox(frame: BgrImage, width: int, height: int) -> tuple[BgrImage, float]:

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from contract.errors import ConfigError, InputError
-from edge.detector import Detection, DetectorSettings, PlateDetector
+from edge.detector import Detection, DetectorSettings, PlateDetector, add_large_plate_passes
 from models.detector.data import DEFAULT_MODEL, EVAL_DRIVEBY_SEEDS, EVAL_SCENES
 from models.evaluate import matched_boxes
 from models.manifest import read_manifest
@@ -117,11 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--against", type=Path, help="another detector timed and scored on the same scenes, taking turns frame by frame"
     )
-    p.add_argument(
-        "--large-plate-passes", type=int, choices=(0, 1, 2), default=DetectorSettings().large_plate_passes,
-        help="coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's); the --against model runs "
-        "as many when it can (exports before version 8.4 have a fixed input size and run none)",
-    )  # fmt: skip
+    add_large_plate_passes(
+        p, "; the --against model runs as many when it can (exports before version 8.4 have a fixed input size)"
+    )
     args = p.parse_args(argv)
     settings = DetectorSettings(args.score_threshold, large_plate_passes=args.large_plate_passes)
     try:

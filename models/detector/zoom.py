@@ -25,7 +25,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from contract.errors import ConfigError, InputError
-from edge.detector import DetectorSettings, PlateDetector
+from edge.detector import DetectorSettings, PlateDetector, add_large_plate_passes
 from models.detector.data import DEFAULT_MODEL
 from models.evaluate import iou
 from models.manifest import LabelledImage, read_manifest
@@ -89,13 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the detector ONNX model")
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="plate widths at the input (0: as is)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument(
-        "--large-plate-passes",
-        type=int,
-        choices=(0, 1, 2),
-        default=DetectorSettings().large_plate_passes,
-        help="the detector's coarser passes for large plates (1/2, 1/4 of the scale; default: the edge's)",
-    )
+    add_large_plate_passes(p)
     p.add_argument("--json", action="store_true", help="the last line printed is one JSON object")
     args = p.parse_args(argv)
     try:
