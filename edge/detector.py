@@ -182,7 +182,10 @@ class PlateDetector:
     @staticmethod
     def takes_any_size(model_path: Path) -> bool:
         """Whether the model at `model_path` takes uint8 pixels of any size, so it can run the passes for large
-        plates (version 8.4 on; older exports have a fixed input)."""
+        plates (version 8.4 on; older exports have a fixed input). False when there is no file (opening it says
+        what to do)."""
+        if not Path(model_path).is_file():
+            return False
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         inp = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"]).get_inputs()[0]

@@ -28,7 +28,7 @@ from contract.errors import BrokerUnavailable, InputError
 from contract.events import GpsFix
 from edge.candidates import CandidateSettings
 from edge.capture import Capture, CaptureSettings
-from edge.detector import DetectorSettings, PlateDetector
+from edge.detector import MAX_LARGE_PLATE_PASSES, DetectorSettings, PlateDetector
 from edge.evidence import EvidenceWindow
 from edge.frames import Frame, FrameSource, VideoFileSource, open_video
 from edge.gps import GpsReceiver, GpsSettings, NoGps
@@ -63,7 +63,7 @@ class EdgeSettings(BaseModel):
     detector_large_plate_passes: int = Field(
         1,
         ge=0,
-        le=2,
+        le=MAX_LARGE_PLATE_PASSES,
         description="run the detector again on the frame at 1/2 and 1/4 of the scale (2), at 1/2 only (1) or not (0), "
         "for plates too large for it at full scale (over about a quarter of the frame's width); needs a detector "
         "of any input size (version 8.4 on); 2 finds plates up to 3/4 of the frame's width for about 1.1 ms more "

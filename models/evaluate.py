@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from contract.errors import InputError
 from edge.candidates import candidates
-from edge.detector import PlateDetector
+from edge.detector import DetectorSettings, PlateDetector
 from edge.ocr import PlateReader
 from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, read_boxes
 from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest
@@ -335,7 +335,10 @@ def _fmt(v: object) -> str:
 def _edge(
     detector_model: Path, ocr_model: Path, ocr_config: Path, threads: int, ocr_margins: tuple[float, ...] | None
 ) -> SingleFrameReader:
-    detector = PlateDetector(detector_model, threads=threads)
+    # The edge's passes for large plates; a detector exported before version 8.4 (a fixed input size, e.g. an older
+    # version compared against) cannot run them and runs without (the JSON says which).
+    passes = DetectorSettings().large_plate_passes if PlateDetector.takes_any_size(detector_model) else 0
+    detector = PlateDetector(detector_model, threads=threads, settings=DetectorSettings(large_plate_passes=passes))
     reader = PlateReader(ocr_model, ocr_config, threads=threads)
     settings = PipelineSettings(vehicle_id="eval", camera_id="eval")
     if ocr_margins is not None:
@@ -349,6 +352,7 @@ def _versions(frames: SingleFrameReader) -> dict[str, object]:
             k: str(getattr(part, "model_version", "?"))
             for k, part in (("detector", frames.detector), ("ocr", frames.reader))
         },
+        "large_plate_passes": getattr(frames.detector, "large_plate_passes", 0),
         "ocr_margins": list(frames.settings.ocr_margins),
     }
 
