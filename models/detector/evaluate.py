@@ -62,7 +62,10 @@ def eval_scenes(dets: Sequence[PlateDetector], count: int, threshold: float) -> 
 
     With several detectors they take turns on every scene, the first one first on even scenes and last on odd ones:
     this machine's speed moves more from one minute to the next than a model change does, so speeds are compared
-    within one run, frame by frame (models/README.md, "The machine changed")."""
+    within one run, frame by frame (models/README.md, "The machine changed"). Taking turns in one process, each
+    detector's onnxruntime threads spin on after its call while the other one runs: the figures hold for two
+    single-session detectors, but overstate one with more sessions (the passes for large plates: 14.0-16.3 ms
+    here against 10.4-13.2 ms alone; detector card, "Version 8.4"); time such settings in one process each."""
     out: list[tuple[Tally, list[float]]] = [(Tally(), []) for _ in dets]
     for i in tqdm(range(count), desc="scenes", unit="img"):
         scene = render_scene(np.random.default_rng([EVAL_SCENES, i]))
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--score-threshold", type=float, default=DetectorSettings().score_threshold)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--against", type=Path, help="another detector timed and scored on the same scenes, taking turns frame by frame"
+        "--against",
+        type=Path,
+        help="another detector timed and scored on the same scenes, taking turns frame by frame (in one process: "
+        "fair for single-session detectors; with --large-plate-passes above 0 time each arm in its own run)",
     )
     add_large_plate_passes(
         p, "; the --against model runs as many when it can (exports before version 8.4 have a fixed input size)"
