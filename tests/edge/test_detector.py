@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import pytest
 
 from contract.errors import ConfigError, InputError
@@ -140,12 +139,8 @@ def test_large_plate_passes_are_checked() -> None:
         DetectorSettings(large_plate_passes=3)
 
 
-def test_a_fixed_size_model_cannot_run_the_large_plate_passes_and_says_what_to_do(tmp_path: Path) -> None:
-    model = onnx.load(DEFAULT_MODEL)  # the shipped model as exports before version 8.4 were: a fixed input size
-    for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (DEPLOY_H, DEPLOY_W), strict=True):
-        d.dim_value = size
-    fixed = tmp_path / "fixed.onnx"
-    onnx.save(model, fixed)
+def test_a_fixed_size_model_cannot_run_the_large_plate_passes_and_says_what_to_do(fixed_size_detector: Path) -> None:
+    fixed = fixed_size_detector
 
     assert not PlateDetector.takes_any_size(fixed)
     with pytest.raises(ConfigError, match="--any-size"):

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 
 from edge.detector import Detection, PlateDetector
@@ -46,16 +45,12 @@ def test_evaluate_against_reports_the_second_model_beside_the_first(capsys: pyte
 
 
 def test_evaluate_against_a_fixed_size_model_runs_it_without_the_large_plate_passes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fixed_size_detector: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = onnx.load(DEFAULT_MODEL)  # as exports before version 8.4: a fixed input size
-    for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (480, 800), strict=True):
-        d.dim_value = size
-    onnx.save(model, tmp_path / "fixed.onnx")
-    argv = ["--scenes", "1", "--driveby-every", "100000", "--threads", "1", "--against", str(tmp_path / "fixed.onnx")]
+    argv = ["--scenes", "1", "--driveby-every", "100000", "--threads", "1", "--against", str(fixed_size_detector)]
 
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["large_plate_passes"] == 1 and result["against"]["large_plate_passes"] == 0
     with pytest.raises(SystemExit, match="--any-size"):
-        main(["--model", str(tmp_path / "fixed.onnx"), "--scenes", "1"])
+        main(["--model", str(fixed_size_detector), "--scenes", "1"])

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 import pytest
 
 from contract.errors import ConfigError, InputError
 from edge.ocr import OcrResult
 from edge.pipeline import PipelineSettings
-from models.detector.data import DEFAULT_MODEL as DEFAULT_DETECTOR
 from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
 from models.evaluate import (
     DEFAULT_OCR,
@@ -300,14 +298,10 @@ def test_a_set_that_starts_where_another_ends_renders_the_later_scenes_of_the_sa
 
 
 def test_eval_against_a_fixed_size_detector_runs_it_without_the_large_plate_passes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fixed_size_detector: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = onnx.load(DEFAULT_DETECTOR)  # as exports before version 8.4: a fixed input size
-    for d, size in zip(model.graph.input[0].type.tensor_type.shape.dim[1:3], (480, 800), strict=True):
-        d.dim_value = size
-    onnx.save(model, tmp_path / "fixed.onnx")
     manifest = write_testset(tmp_path, 2, workers=1, progress=False)
-    args = ["eval", "--manifest", str(manifest), "--against-detector-model", str(tmp_path / "fixed.onnx"), "--json"]
+    args = ["eval", "--manifest", str(manifest), "--against-detector-model", str(fixed_size_detector), "--json"]
 
     assert cli.main(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
