@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing as mp
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +27,7 @@ from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
 Box = tuple[float, float, float, float]
+TURN_SCENES = 20  # scenes a detector runs in a row before the other one's turn (--against)
 
 
 @dataclass(slots=True)
@@ -57,25 +63,101 @@ def _add(tally: Tally, truth: Sequence[Box], dets: Sequence[Detection], threshol
     tally.matched += match(truth, dets, threshold)
 
 
-def eval_scenes(dets: Sequence[PlateDetector], count: int, threshold: float) -> list[tuple[Tally, list[float]]]:
-    """Held-out synthetic scenes (seed namespace EVAL_SCENES) for each detector, and every detect() call timed.
-
-    With several detectors they take turns on every scene, the first one first on even scenes and last on odd ones:
-    this machine's speed moves more from one minute to the next than a model change does, so speeds are compared
-    within one run, frame by frame (models/README.md, "The machine changed"). Taking turns in one process, each
-    detector's onnxruntime threads spin on after its call while the other one runs: the figures hold for two
-    single-session detectors, but overstate one with more sessions (the passes for large plates: 14.0-16.3 ms
-    here against 10.4-13.2 ms alone; detector card, "Version 8.4"); time such settings in one process each."""
-    out: list[tuple[Tally, list[float]]] = [(Tally(), []) for _ in dets]
+def eval_scenes(det: PlateDetector, count: int, threshold: float) -> tuple[Tally, list[float]]:
+    """Held-out synthetic scenes (seed namespace EVAL_SCENES) for one detector, every detect() call timed."""
+    tally, ms = Tally(), []
     for i in tqdm(range(count), desc="scenes", unit="img"):
         scene = render_scene(np.random.default_rng([EVAL_SCENES, i]))
-        truth = [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates]
-        turns = list(enumerate(dets)) if i % 2 == 0 else list(enumerate(dets))[::-1]
-        for k, det in turns:
-            t0 = time.perf_counter()
-            found = det.detect(scene.image)
-            out[k][1].append((time.perf_counter() - t0) * 1000)
-            _add(out[k][0], truth, found, threshold)
+        t0 = time.perf_counter()
+        found = det.detect(scene.image)
+        ms.append((time.perf_counter() - t0) * 1000)
+        _add(tally, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], found, threshold)
+    return tally, ms
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """One detector of a comparison: its file, onnxruntime threads and post-processing."""
+
+    model: Path
+    threads: int
+    settings: DetectorSettings
+
+
+def _arm_process(conn: Connection, arm: Arm) -> None:
+    """A comparison's arm in a process of its own: times detect() on every frame block it is sent until None."""
+    try:
+        det = PlateDetector(arm.model, threads=arm.threads, settings=arm.settings)
+        conn.send(("ready", det.model_version))
+        while (frames := conn.recv()) is not None:
+            timed = []
+            for frame in frames:
+                t0 = time.perf_counter()
+                found = det.detect(frame)
+                timed.append(((time.perf_counter() - t0) * 1000, found))
+            conn.send(("done", timed))
+    except Exception as e:  # the parent raises it with the arm named
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def _reply(conn: Connection, arm: Arm) -> Any:
+    try:
+        kind, payload = conn.recv()
+    except EOFError:
+        raise RuntimeError(f"the process timing {arm.model} ended without an answer (killed? out of memory?)") from None
+    if kind == "error":
+        raise RuntimeError(f"the process timing {arm.model} failed: {payload}")
+    return payload
+
+
+def eval_scenes_apart(arms: Sequence[Arm], count: int, threshold: float, turn: int = TURN_SCENES) -> list[
+    tuple[Tally, list[float]]
+]:  # fmt: skip
+    """The held-out scenes for several detectors, each in a process of its own, taking turns every `turn` scenes.
+
+    Speeds are compared within one run because this machine's speed moves more from one minute to the next than a
+    model change does (models/README.md, "The machine changed"); who goes first alternates from one block of scenes
+    to the next. Each detector runs in its own process and only while the others wait for their next block: in one
+    process, or turn by turn on every frame, an idle detector's onnxruntime threads spin on after its call and slow
+    the running one (detector card, "Version 8.4": the large-plate pass timed 14.0-16.3 ms that way against
+    10.4-13.2 ms alone). The scenes are rendered here, once, and sent to every arm."""
+    ctx = mp.get_context("spawn")
+    links: list[tuple[Connection, BaseProcess]] = []
+    out: list[tuple[Tally, list[float]]] = [(Tally(), []) for _ in arms]
+    try:
+        for arm in arms:
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_arm_process, args=(there, arm), daemon=True)
+            proc.start()
+            there.close()
+            links.append((here, proc))
+        for (conn, _), arm in zip(links, arms, strict=True):
+            _reply(conn, arm)
+        with tqdm(total=count, desc="scenes", unit="img") as bar:
+            for b, first in enumerate(range(0, count, turn)):
+                scenes = [
+                    render_scene(np.random.default_rng([EVAL_SCENES, i]))
+                    for i in range(first, min(count, first + turn))
+                ]
+                frames = [s.image for s in scenes]
+                order = list(range(len(arms))) if b % 2 == 0 else list(range(len(arms)))[::-1]
+                for k in order:
+                    links[k][0].send(frames)
+                    timed = _reply(links[k][0], arms[k])
+                    for scene, (ms, found) in zip(scenes, timed, strict=True):
+                        out[k][1].append(ms)
+                        _add(out[k][0], [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], found, threshold)
+                bar.update(len(scenes))
+    finally:
+        for conn, proc in links:
+            with contextlib.suppress(BrokenPipeError, OSError):  # the arm has already gone
+                conn.send(None)
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+            conn.close()
     return out
 
 
@@ -120,29 +202,44 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--against",
         type=Path,
-        help="another detector timed and scored on the same scenes, taking turns frame by frame (in one process: "
-        "fair for single-session detectors; with --large-plate-passes above 0 time each arm in its own run)",
+        help="another detector timed and scored on the same scenes; each runs in a process of its own and they take "
+        "turns every --turn-scenes scenes",
+    )
+    p.add_argument(
+        "--turn-scenes", type=int, default=TURN_SCENES, help="scenes a detector runs before the other's turn"
     )
     add_large_plate_passes(
         p, "; the --against model runs as many when it can (exports before version 8.4 have a fixed input size)"
     )
     args = p.parse_args(argv)
+    if args.turn_scenes < 1:
+        p.error(f"--turn-scenes must be at least 1, got {args.turn_scenes}")
     settings = DetectorSettings(args.score_threshold, large_plate_passes=args.large_plate_passes)
     try:
         det = PlateDetector(args.model, threads=args.threads, settings=settings)
+        arms = [Arm(args.model, args.threads, settings)]
         if args.against:
-            against = replace(
-                settings,
-                large_plate_passes=settings.large_plate_passes if PlateDetector.takes_any_size(args.against) else 0,
+            passes = settings.large_plate_passes if PlateDetector.takes_any_size(args.against) else 0
+            against = PlateDetector(
+                args.against, threads=args.threads, settings=replace(settings, large_plate_passes=passes)
             )
-        dets = [det] + ([PlateDetector(args.against, threads=args.threads, settings=against)] if args.against else [])
+            arms.append(Arm(args.against, args.threads, against.settings))
+            dets = [det, against]
     except ConfigError as e:
         raise SystemExit(str(e)) from None
     result: dict[str, object] = {
         "model": det.model_version, "iou": args.iou, "score_threshold": args.score_threshold,
         "large_plate_passes": det.large_plate_passes,
     }  # fmt: skip
-    for k, (scenes, ms) in enumerate(eval_scenes(dets, args.scenes, args.iou)):
+    if args.against:
+        try:
+            runs = eval_scenes_apart(arms, args.scenes, args.iou, args.turn_scenes)
+        except RuntimeError as e:
+            raise SystemExit(str(e)) from None
+        result["timing"] = f"one process per detector, taking turns every {args.turn_scenes} scenes"
+    else:
+        runs, dets = [eval_scenes(det, args.scenes, args.iou)], [det]
+    for k, (scenes, ms) in enumerate(runs):
         figures = {"synthetic": scenes.summary(), "ms_per_frame_1280x720": _ms(ms, args.threads)}
         if k == 0:
             result.update(figures)
