@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import multiprocessing as mp
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -20,6 +16,7 @@ from tqdm import tqdm
 
 from contract.errors import ConfigError, InputError
 from edge.detector import Detection, DetectorSettings, PlateDetector, add_large_plate_passes
+from models.apart import Apart, turns
 from models.detector.data import DEFAULT_MODEL, EVAL_DRIVEBY_SEEDS, EVAL_SCENES
 from models.evaluate import matched_boxes
 from models.manifest import read_manifest
@@ -84,80 +81,30 @@ class Arm:
     settings: DetectorSettings
 
 
-def _arm_process(conn: Connection, arm: Arm) -> None:
-    """A comparison's arm in a process of its own: times detect() on every frame block it is sent until None."""
-    try:
-        det = PlateDetector(arm.model, threads=arm.threads, settings=arm.settings)
-        conn.send(("ready", det.model_version))
-        while (frames := conn.recv()) is not None:
-            timed = []
-            for frame in frames:
-                t0 = time.perf_counter()
-                found = det.detect(frame)
-                timed.append(((time.perf_counter() - t0) * 1000, found))
-            conn.send(("done", timed))
-    except Exception as e:  # the parent raises it with the arm named
-        conn.send(("error", f"{type(e).__name__}: {e}"))
-    finally:
-        conn.close()
-
-
-def _reply(conn: Connection, arm: Arm) -> Any:
-    try:
-        kind, payload = conn.recv()
-    except EOFError:
-        raise RuntimeError(f"the process timing {arm.model} ended without an answer (killed? out of memory?)") from None
-    if kind == "error":
-        raise RuntimeError(f"the process timing {arm.model} failed: {payload}")
-    return payload
+def _detect(det: PlateDetector, frame: np.ndarray) -> list[Detection]:
+    return det.detect(frame)
 
 
 def eval_scenes_apart(arms: Sequence[Arm], count: int, threshold: float, turn: int = TURN_SCENES) -> list[
     tuple[Tally, list[float]]
 ]:  # fmt: skip
-    """The held-out scenes for several detectors, each in a process of its own, taking turns every `turn` scenes.
-
-    Speeds are compared within one run because this machine's speed moves more from one minute to the next than a
-    model change does (models/README.md, "The machine changed"); who goes first alternates from one block of scenes
-    to the next. Each detector runs in its own process and only while the others wait for their next block: in one
-    process, or turn by turn on every frame, an idle detector's onnxruntime threads spin on after its call and slow
-    the running one (detector card, "Version 8.4": the large-plate pass timed 14.0-16.3 ms that way against
-    10.4-13.2 ms alone). The scenes are rendered here, once, and sent to every arm."""
-    ctx = mp.get_context("spawn")
-    links: list[tuple[Connection, BaseProcess]] = []
+    """The held-out scenes for several detectors, each in a process of its own (`models.apart`), taking turns every
+    `turn` scenes, who goes first alternating. The scenes are rendered here, once, and sent to every arm."""
     out: list[tuple[Tally, list[float]]] = [(Tally(), []) for _ in arms]
-    try:
-        for arm in arms:
-            here, there = ctx.Pipe()
-            proc = ctx.Process(target=_arm_process, args=(there, arm), daemon=True)
-            proc.start()
-            there.close()
-            links.append((here, proc))
-        for (conn, _), arm in zip(links, arms, strict=True):
-            _reply(conn, arm)
-        with tqdm(total=count, desc="scenes", unit="img") as bar:
-            for b, first in enumerate(range(0, count, turn)):
-                scenes = [
-                    render_scene(np.random.default_rng([EVAL_SCENES, i]))
-                    for i in range(first, min(count, first + turn))
-                ]
-                frames = [s.image for s in scenes]
-                order = list(range(len(arms))) if b % 2 == 0 else list(range(len(arms)))[::-1]
-                for k in order:
-                    links[k][0].send(frames)
-                    timed = _reply(links[k][0], arms[k])
-                    for scene, (ms, found) in zip(scenes, timed, strict=True):
-                        out[k][1].append(ms)
-                        _add(out[k][0], [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], found, threshold)
-                bar.update(len(scenes))
-    finally:
-        for conn, proc in links:
-            with contextlib.suppress(BrokenPipeError, OSError):  # the arm has already gone
-                conn.send(None)
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.kill()
-            conn.close()
+    builds = [partial(PlateDetector, arm.model, threads=arm.threads, settings=arm.settings) for arm in arms]
+    with (
+        Apart(builds, _detect, [str(arm.model) for arm in arms]) as models,
+        tqdm(total=count, desc="scenes", unit="img") as bar,
+    ):
+        for b, first in enumerate(range(0, count, turn)):
+            scenes = [
+                render_scene(np.random.default_rng([EVAL_SCENES, i])) for i in range(first, min(count, first + turn))
+            ]
+            for k in turns(len(arms), b):
+                for scene, (ms, found) in zip(scenes, models.run(k, [s.image for s in scenes]), strict=True):
+                    out[k][1].append(ms)
+                    _add(out[k][0], [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], found, threshold)
+            bar.update(len(scenes))
     return out
 
 

@@ -7,6 +7,7 @@ import csv
 import json
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from fast_plate_ocr import LicensePlateRecognizer
 
+from models.apart import Apart, turns
 from models.evaluate import edit_distance
 from models.ocr.dataset import TEST_SEED, generate_crops
 from models.synth.crops import make_crops
@@ -22,6 +24,7 @@ from models.synth.plates import render_plate
 
 HERE = Path(__file__).resolve().parent
 RgbImage = npt.NDArray[np.uint8]  # (H, W, 3)
+TURN_BATCHES = 8  # batches a model reads in a row before the other one's turn (--against)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -35,7 +38,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--single", type=int, default=300, help="crops timed one at a time")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     p.add_argument(
-        "--against", type=Path, help="another OCR model read and timed on the same crops, taking turns batch by batch"
+        "--against",
+        type=Path,
+        help="another OCR model read and timed on the same crops; each model runs in a process of its own and they "
+        f"take turns every {TURN_BATCHES} batches",
     )
     return p.parse_args(argv)
 
@@ -67,38 +73,50 @@ def _manifest_crops(path: Path) -> tuple[list[RgbImage], list[str], list[str]]:
     return images, texts, countries
 
 
+def _recognizer(model: Path, config: Path, threads: int) -> LicensePlateRecognizer:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    return LicensePlateRecognizer(onnx_model_path=model, plate_config_path=config, device="cpu", sess_options=opts)
+
+
+def _run(rec: LicensePlateRecognizer, images: Sequence[RgbImage]) -> list[str]:
+    return [p.plate for p in rec.run(list(images))]
+
+
 def _read(rec: LicensePlateRecognizer, images: Sequence[RgbImage], batch: int) -> tuple[list[str], float]:
     """Plates read in batches, and plates per second including fast-plate-ocr's preprocessing."""
-    ((preds, rate),) = read_in_turns([rec], images, batch)
-    return preds, rate
+    preds: list[str] = []
+    t0 = time.perf_counter()
+    for i in range(0, len(images), batch):
+        preds.extend(_run(rec, images[i : i + batch]))
+    seconds = time.perf_counter() - t0
+    return preds, len(images) / seconds if seconds else 0.0
 
 
-def read_in_turns(
-    recs: Sequence[LicensePlateRecognizer], images: Sequence[RgbImage], batch: int
+def read_apart(
+    models: Sequence[Path], config: Path, threads: int, images: Sequence[RgbImage], batch: int, turn: int = TURN_BATCHES
 ) -> list[tuple[list[str], float]]:
-    """Each reader's plates and plates per second, the readers taking turns batch by batch (who goes first
-    alternates), so that a change of this machine's speed hits them alike (models/README.md, "The machine changed")."""
-    preds: list[list[str]] = [[] for _ in recs]
-    seconds = [0.0 for _ in recs]
-    for n, i in enumerate(range(0, len(images), batch)):
-        chunk = list(images[i : i + batch])
-        order = range(len(recs)) if n % 2 == 0 else range(len(recs) - 1, -1, -1)
-        for k in order:
-            t0 = time.perf_counter()
-            preds[k].extend(p.plate for p in recs[k].run(chunk))
-            seconds[k] += time.perf_counter() - t0
+    """Each model's plates and plates per second, each model in a process of its own (`models.apart`), taking turns
+    every `turn` batches, who goes first alternating, so that a change of this machine's speed hits them alike
+    (models/README.md, "The machine changed") and no idle session's spinning threads slow the one being timed."""
+    batches = [list(images[i : i + batch]) for i in range(0, len(images), batch)]
+    preds: list[list[str]] = [[] for _ in models]
+    seconds = [0.0 for _ in models]
+    builds = [partial(_recognizer, model, config, threads) for model in models]
+    with Apart(builds, _run, [str(model) for model in models]) as readers:
+        for k in range(len(models)):
+            readers.run(k, batches[:1])  # warm up
+        for b, first in enumerate(range(0, len(batches), turn)):
+            for k in turns(len(models), b):
+                for ms, read in readers.run(k, batches[first : first + turn]):
+                    preds[k].extend(read)
+                    seconds[k] += ms / 1000
     return [(p, len(images) / s if s else 0.0) for p, s in zip(preds, seconds, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
-    recs = [
-        LicensePlateRecognizer(onnx_model_path=path, plate_config_path=args.config, device="cpu", sess_options=opts)
-        for path in [args.onnx] + ([args.against] if args.against else [])
-    ]
-    rec = recs[0]
+    rec = _recognizer(args.onnx, args.config, args.threads)
     if args.manifest:
         images, texts, countries = _manifest_crops(args.manifest)
         source = str(args.manifest)
@@ -107,9 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         images = [cv2.cvtColor(c.image, cv2.COLOR_BGR2RGB) for c in crops]
         texts, countries = [c.text for c in crops], [c.country for c in crops]
         source = f"synthetic seed {args.seed}"
-    for r in recs:
-        r.run(images[: min(len(images), args.batch)])  # warm up
-    (preds, batched_rate), *others = read_in_turns(recs, images, args.batch)
+    if args.against:
+        try:
+            (preds, batched_rate), *others = read_apart(
+                [args.onnx, args.against], args.config, args.threads, images, args.batch
+            )
+        except RuntimeError as e:
+            raise SystemExit(str(e)) from None
+    else:
+        rec.run(images[: min(len(images), args.batch)])  # warm up
+        (preds, batched_rate), others = _read(rec, images, args.batch), []
     _, single_rate = _read(rec, images[: args.single], 1)
     result: dict[str, object] = {
         "model": args.onnx.name,
@@ -126,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         by_country[country or "?"] = score([preds[i] for i in idx], [texts[i] for i in idx])
     result["by_country"] = by_country
     for other_preds, other_rate in others:
+        result["timing"] = f"one process per model, taking turns every {TURN_BATCHES} batches"
         result["against"] = {
             "model": str(args.against),
             **score(other_preds, texts),
