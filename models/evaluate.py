@@ -310,7 +310,10 @@ def evaluate_pair(
     desc: str = "eval",
 ) -> tuple[Evaluation, Evaluation, Pairing]:
     """Both configurations on every image, taking turns frame by frame (each goes first on every other frame, so
-    neither has the warmer caches or the quieter machine)."""
+    neither has the warmer caches or the quieter machine). In one process: the milliseconds are fair at one
+    onnxruntime thread per model (the edge's default; 300 development frames 24.9 / 24.9 ms p50 against 24.8 ms
+    alone), not above it, where each arm's idle threads spin and slow the other (2 threads: 46.2 / 47.1 against
+    30.4 ms alone; session 36). Speeds to compare come from models.apart's tools or single runs."""
     first, second, pairing = Evaluation(), Evaluation(), Pairing()
     for n, (image, frame) in enumerate(_images(images, progress, desc)):
         if n == 0:  # onnxruntime's first run allocates its buffers: keep it out of the timings
