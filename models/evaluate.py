@@ -124,6 +124,9 @@ class Score:
     true_reads: int = 0  # of those, the ones that matched a plate
     judged_texts: int = 0  # reads (best texts of read boxes) on images whose plate texts are all known
     wrong_texts: int = 0  # of those, the ones that are no plate's text on their image
+    split_texts: int = 0  # judged reads on images whose boxes are all known too: wrong ones can be placed
+    wrong_on_plates: int = 0  # of those, wrong reads of a box on a labelled plate (a misread plate)
+    wrong_off_plates: int = 0  # wrong reads of a box on no labelled plate (a sign, a light, a second box)
     texted: int = 0  # plates with a text
     exact: int = 0  # read exactly (the best text of some box on the image)
     in_candidates: int = 0  # the true text is among the image's candidates (a hotlist digest would hit)
@@ -162,6 +165,9 @@ class Score:
             "reads_judged": self.judged_texts,
             "wrong_reads": self.wrong_texts if self.judged_texts else None,
             "read_text_precision": _ratio(self.judged_texts - self.wrong_texts, self.judged_texts),
+            # Where the wrong reads come from: misread plates (the OCR's part) or boxes on no plate (the detector's).
+            "wrong_reads_on_plates": self.wrong_on_plates if self.split_texts else None,
+            "wrong_reads_off_plates": self.wrong_off_plates if self.split_texts else None,
             "exact_read_rate": _ratio(self.exact, self.texted),
             "candidate_read_rate": _ratio(self.in_candidates, self.texted),
             "char_accuracy": _ratio(self.chars - self.char_errors, self.chars),
@@ -197,6 +203,12 @@ class Evaluation:
             texts = {p.text for p in image.plates}
             self.total.judged_texts += len(frame.reads)
             self.total.wrong_texts += sum(r not in texts for r in frame.reads)
+            if image.boxes_known:
+                on_plates = set(read_found.values())  # indices into `read`
+                wrong = [k for k, text in enumerate(frame.reads) if text not in texts]  # frame.reads is `read`'s texts
+                self.total.split_texts += len(read)
+                self.total.wrong_on_plates += sum(k in on_plates for k in wrong)
+                self.total.wrong_off_plates += sum(k not in on_plates for k in wrong)
         # Characters: a boxed plate is compared with the read of the detection on its box; a plate
         # without a box with the closest read that no boxed plate owns.
         owned = {j for j in found.values()}
@@ -220,6 +232,8 @@ class Evaluation:
             s.pop("det_precision")  # detections cannot be split by country on mixed images
             s.pop("read_box_precision")
             s.pop("wrong_reads")  # a wrong read on a mixed image belongs to no one country
+            s.pop("wrong_reads_on_plates")
+            s.pop("wrong_reads_off_plates")
             s.pop("reads_judged")
             s.pop("read_text_precision")
             s.pop("detections_judged")
@@ -365,6 +379,8 @@ def _print_summary(summary: dict[str, object], threads: int) -> None:
     print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in (*head, "char_accuracy")))
     keys = ("read_box_recall", "read_box_precision", "wrong_reads", "read_text_precision")
     print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in keys))
+    keys = ("wrong_reads_on_plates", "wrong_reads_off_plates")
+    print("  of the wrong reads: " + "  ".join(f"{k.removeprefix('wrong_reads_')} {_fmt(summary[k])}" for k in keys))
     print(
         f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
         f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"
