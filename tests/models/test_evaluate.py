@@ -173,45 +173,40 @@ def test_boxes_the_edge_does_not_read_leave_the_read_box_scores(tmp_path: Path) 
     assert summary["by_country"]["NL"]["read_box_recall"] == 0.5  # type: ignore[index]
 
 
-def test_reads_that_are_no_plate_on_their_image_count_as_wrong(tmp_path: Path) -> None:
+def _two_plates_and_a_sign(tmp_path: Path, body: str) -> dict[str, object]:
+    """The edge's summary on images a.png and b.png (the manifest rows `body`), each showing two plates and a sign:
+    one plate read right (GB123X), one with a character wrong (XX99ZB), the sign read as a plausible plate."""
     frame = np.zeros((100, 400, 3), np.uint8)
-    frame[10:30, 10:110] = 50  # a plate read right
-    frame[10:30, 150:250] = 60  # a plate read with one character wrong
-    frame[60:80, 300:390] = 70  # a sign read as a plausible plate
+    frame[10:30, 10:110] = 50
+    frame[10:30, 150:250] = 60
+    frame[60:80, 300:390] = 70
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(tmp_path / name), frame)
+    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
+    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
+    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
+    return evaluate(frames, read_manifest(_manifest(tmp_path, body)), progress=False).summary()
+
+
+def test_reads_that_are_no_plate_on_their_image_count_as_wrong(tmp_path: Path) -> None:
     # On b one plate's text is unknown: its reads cannot be judged, right or wrong.
-    manifest = _manifest(
+    summary = _two_plates_and_a_sign(
         tmp_path,
         "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n"
         "b.png,GB123X,10,10,110,30,NL,\nb.png,,150,10,250,30,NL,\n",
     )
-    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
-    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
-    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
-    summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
     assert summary["reads_judged"] == 3 and summary["wrong_reads"] == 2  # image a: XX99ZB and the sign's PIZ12A
     assert summary["read_text_precision"] == round(1 / 3, 4)
     assert "wrong_reads" not in summary["by_country"]["NL"]  # type: ignore[operator]
 
 
 def test_wrong_reads_are_split_into_misread_plates_and_boxes_on_no_plate(tmp_path: Path) -> None:
-    frame = np.zeros((100, 400, 3), np.uint8)
-    frame[10:30, 10:110] = 50  # a plate read right
-    frame[10:30, 150:250] = 60  # a plate read with one character wrong
-    frame[60:80, 300:390] = 70  # a sign read as a plausible plate
-    cv2.imwrite(str(tmp_path / "a.png"), frame)
-    cv2.imwrite(str(tmp_path / "b.png"), frame)
     # On b the second plate has no box: its image's wrong reads cannot be placed on or off a plate.
-    manifest = _manifest(
+    summary = _two_plates_and_a_sign(
         tmp_path,
         "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n"
         "b.png,GB123X,10,10,110,30,NL,\nb.png,XX99ZZ,,,,,NL,\n",
     )
-    detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
-    reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
-    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
-    summary = evaluate(frames, read_manifest(manifest), progress=False).summary()
     assert summary["wrong_reads"] == 4  # XX99ZB and PIZ12A on each image
     assert (summary["wrong_reads_on_plates"], summary["wrong_reads_off_plates"]) == (1, 1)  # image a only
     assert "wrong_reads_on_plates" not in summary["by_country"]["NL"]  # type: ignore[operator]
