@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from contract.errors import InputError
+from contract.sidecodes import match_sidecode
 from edge.candidates import candidates
 from edge.detector import DetectorSettings, PlateDetector
 from edge.ocr import PlateReader
@@ -30,6 +31,21 @@ DEFAULT_DETECTOR = MODELS_DIR / "detector" / "plate_detector.onnx"
 DEFAULT_OCR = MODELS_DIR / "ocr" / "plate_ocr.onnx"
 DEFAULT_OCR_CONFIG = MODELS_DIR / "ocr" / "plate_config.yaml"
 IOU_THRESHOLD = 0.5
+# Score.summary keys that count detections, reads or candidates: a mixed image's belong to no one country.
+PER_IMAGE_KEYS = (
+    "det_precision",
+    "read_box_precision",
+    "wrong_reads",
+    "wrong_reads_on_plates",
+    "wrong_reads_off_plates",
+    "reads_judged",
+    "read_text_precision",
+    "detections_judged",
+    "candidates_per_read",
+    "wrong_candidates",
+    "wrong_dutch_candidates",
+    "wrong_dutch_candidates_per_read",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +54,17 @@ class FrameReads:
 
     detections: tuple[DetectionLike, ...]
     texts: tuple[str | None, ...]  # per detection: its best text, None if rejected (low confidence, no plate)
-    candidates: frozenset[str]
+    digested: tuple[tuple[str, ...], ...]  # per detection: every candidate text the edge would digest, best first
     detect_ms: float  # the detector's share of the frame's time
 
     @property
     def reads(self) -> tuple[str, ...]:
         return tuple(t for t in self.texts if t is not None)
+
+    @property
+    def candidates(self) -> frozenset[str]:
+        """Every candidate text of the frame: a listed plate among them would be a hit."""
+        return frozenset(t for texts in self.digested for t in texts)
 
 
 class SingleFrameReader:
@@ -60,14 +81,14 @@ class SingleFrameReader:
         detect_ms = (time.perf_counter() - t0) * 1000
         boxes = [(d.x1, d.y1, d.x2, d.y2) for d in dets]
         texts: list[str | None] = []
-        every: set[str] = set()
+        digested: list[tuple[str, ...]] = []
         for result in read_boxes(self.reader, frame, boxes, s.ocr_margins):
             cands = []
             if result.confidence >= s.min_ocr_confidence:
                 cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates)
             texts.append(cands[0].text if cands else None)
-            every.update(c.text for c in cands)
-        return FrameReads(tuple(dets), tuple(texts), frozenset(every), detect_ms)
+            digested.append(tuple(c.text for c in cands))
+        return FrameReads(tuple(dets), tuple(texts), tuple(digested), detect_ms)
 
 
 def iou(a: Box, b: Box) -> float:
@@ -127,6 +148,9 @@ class Score:
     split_texts: int = 0  # judged reads on images whose boxes are all known too: wrong ones can be placed
     wrong_on_plates: int = 0  # of those, wrong reads of a box on a labelled plate (a misread plate)
     wrong_off_plates: int = 0  # wrong reads of a box on no labelled plate (a sign, a light, a second box)
+    digests: int = 0  # candidates digested for the judged reads (each one is looked up in the hotlist)
+    wrong_digests: int = 0  # of those, the ones that are no plate's text on their image
+    wrong_dutch_digests: int = 0  # of those, the ones that fit a Dutch sidecode: a listed plate they could hit
     texted: int = 0  # plates with a text
     exact: int = 0  # read exactly (the best text of some box on the image)
     in_candidates: int = 0  # the true text is among the image's candidates (a hotlist digest would hit)
@@ -168,6 +192,12 @@ class Score:
             # Where the wrong reads come from: misread plates (the OCR's part) or boxes on no plate (the detector's).
             "wrong_reads_on_plates": self.wrong_on_plates if self.split_texts else None,
             "wrong_reads_off_plates": self.wrong_off_plates if self.split_texts else None,
+            # Every candidate of a read is a digest the matcher looks up, so a wrong one that is some car's valid
+            # registration is a possible hit on an innocent driver if that car is listed.
+            "candidates_per_read": _ratio(self.digests, self.judged_texts),
+            "wrong_candidates": self.wrong_digests if self.judged_texts else None,
+            "wrong_dutch_candidates": self.wrong_dutch_digests if self.judged_texts else None,
+            "wrong_dutch_candidates_per_read": _ratio(self.wrong_dutch_digests, self.judged_texts),
             "exact_read_rate": _ratio(self.exact, self.texted),
             "candidate_read_rate": _ratio(self.in_candidates, self.texted),
             "char_accuracy": _ratio(self.chars - self.char_errors, self.chars),
@@ -203,6 +233,10 @@ class Evaluation:
             texts = {p.text for p in image.plates}
             self.total.judged_texts += len(frame.reads)
             self.total.wrong_texts += sum(r not in texts for r in frame.reads)
+            wrong_digests = [t for read in frame.digested for t in read if t not in texts]
+            self.total.digests += sum(len(read) for read in frame.digested)
+            self.total.wrong_digests += len(wrong_digests)
+            self.total.wrong_dutch_digests += sum(match_sidecode(t) is not None for t in wrong_digests)
             if image.boxes_known:
                 on_plates = set(read_found.values())  # indices into `read`
                 wrong = [k for k, text in enumerate(frame.reads) if text not in texts]  # frame.reads is `read`'s texts
@@ -229,14 +263,8 @@ class Evaluation:
         by_country = {}
         for country, score in sorted(self.countries.items()):
             s = score.summary()
-            s.pop("det_precision")  # detections cannot be split by country on mixed images
-            s.pop("read_box_precision")
-            s.pop("wrong_reads")  # a wrong read on a mixed image belongs to no one country
-            s.pop("wrong_reads_on_plates")
-            s.pop("wrong_reads_off_plates")
-            s.pop("reads_judged")
-            s.pop("read_text_precision")
-            s.pop("detections_judged")
+            for key in PER_IMAGE_KEYS:
+                s.pop(key)
             by_country[country] = s
         return {
             **self.total.summary(),
@@ -381,6 +409,11 @@ def _print_summary(summary: dict[str, object], threads: int) -> None:
     print("  " + "  ".join(f"{k} {_fmt(summary[k])}" for k in keys))
     keys = ("wrong_reads_on_plates", "wrong_reads_off_plates")
     print("  of the wrong reads: " + "  ".join(f"{k.removeprefix('wrong_reads_')} {_fmt(summary[k])}" for k in keys))
+    print(
+        f"  candidates per read {_fmt(summary['candidates_per_read'])}, wrong {_fmt(summary['wrong_candidates'])}, of"
+        f" which a valid Dutch plate {_fmt(summary['wrong_dutch_candidates'])}"
+        f" ({_fmt(summary['wrong_dutch_candidates_per_read'])} per read)"
+    )
     print(
         f"  ms per image p50 {summary['ms_per_image_p50']} p95 {summary['ms_per_image_p95']}, of which detection"
         f" p50 {summary['detect_ms_p50']} p95 {summary['detect_ms_p95']} ({threads} threads)"

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from contract.errors import ConfigError, InputError
+from contract.sidecodes import match_sidecode
+from edge.candidates import candidates
 from edge.ocr import OcrResult
 from edge.pipeline import PipelineSettings
 from models.detector.data import EVAL_SCENES, TEST_SCENES, TRAIN_SCENES
@@ -210,6 +212,29 @@ def test_wrong_reads_are_split_into_misread_plates_and_boxes_on_no_plate(tmp_pat
     assert summary["wrong_reads"] == 4  # XX99ZB and PIZ12A on each image
     assert (summary["wrong_reads_on_plates"], summary["wrong_reads_off_plates"]) == (1, 1)  # image a only
     assert "wrong_reads_on_plates" not in summary["by_country"]["NL"]  # type: ignore[operator]
+
+
+def test_every_digested_candidate_that_is_no_plate_counts_and_valid_dutch_ones_apart(tmp_path: Path) -> None:
+    # Each read digests its best text and its alternatives; any of them could hit a listed plate.
+    summary = _two_plates_and_a_sign(
+        tmp_path,
+        "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n"
+        "b.png,GB123X,10,10,110,30,NL,\nb.png,,150,10,250,30,NL,\n",
+    )
+    reader, settings = PaintedReader({}), PipelineSettings(vehicle_id="t", camera_id="t").candidates
+    digested = []  # the candidates of the three reads on one image, as the edge ranks them
+    for text in ("GB123X", "XX99ZB", "PIZ12A"):
+        probs = np.full((10, len(ALPHABET)), 0.001, np.float32)
+        for slot, ch in enumerate(text.ljust(10, "_")):
+            probs[slot, ALPHABET.index(ch)] = 0.99
+        digested += [c.text for c in candidates(probs, reader.alphabet, reader.pad_char, settings)]
+    assert len(digested) > 3  # alternatives were digested, not only the three best texts
+    # b's second plate has no text: its reads cannot be judged, so only image a counts.
+    wrong = [t for t in digested if t not in {"GB123X", "XX99ZZ"}]
+    assert summary["candidates_per_read"] == round(len(digested) / 3, 4)
+    assert summary["wrong_candidates"] == len(wrong)
+    assert summary["wrong_dutch_candidates"] == sum(match_sidecode(t) is not None for t in wrong) > 0
+    assert "wrong_candidates" not in summary["by_country"]["NL"]  # type: ignore[operator]
 
 
 def test_sign_test_is_the_exact_two_sided_binomial_tail() -> None:
