@@ -80,6 +80,13 @@ class EdgeSettings(BaseModel):
         "30 fps against 0, unpaced 29.8 fps against 48.6)",
     )
     max_candidates: int = Field(8, ge=1, le=32, description="digests per read (the read and its alternatives)")
+    min_alternative_prob: float = Field(
+        CandidateSettings().min_alternative_prob,
+        ge=0,
+        le=1,
+        description="an alternative reading below this OCR probability is not digested (each digest is a possible "
+        "hit; the best reading always is)",
+    )
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="a fused read below this is not reported")
     max_track_age_frames: int = Field(300, ge=10, le=100_000, description="report a read after this many frames")
     min_track_frames: int = Field(
@@ -125,7 +132,9 @@ def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWind
         vehicle_id=settings.vehicle_id,
         camera_id=settings.camera_id,
         min_ocr_confidence=settings.min_ocr_confidence,
-        candidates=CandidateSettings(max_candidates=settings.max_candidates),
+        candidates=CandidateSettings(
+            max_candidates=settings.max_candidates, min_alternative_prob=settings.min_alternative_prob
+        ),
         tracker=TrackerSettings(max_age_frames=settings.max_track_age_frames, min_frames=settings.min_track_frames),
     )
     return EdgePipeline(detector, reader, keys, ps, evidence)

@@ -378,7 +378,12 @@ def _fmt(v: object) -> str:
 
 
 def _edge(
-    detector_model: Path, ocr_model: Path, ocr_config: Path, threads: int, ocr_margins: tuple[float, ...] | None
+    detector_model: Path,
+    ocr_model: Path,
+    ocr_config: Path,
+    threads: int,
+    ocr_margins: tuple[float, ...] | None,
+    min_alternative_prob: float | None = None,
 ) -> SingleFrameReader:
     # The edge's passes for large plates; a detector exported before version 8.4 (a fixed input size, e.g. an older
     # version compared against) cannot run them and runs without (the JSON says which).
@@ -388,6 +393,8 @@ def _edge(
     settings = PipelineSettings(vehicle_id="eval", camera_id="eval")
     if ocr_margins is not None:
         settings = replace(settings, ocr_margins=ocr_margins)
+    if min_alternative_prob is not None:
+        settings = replace(settings, candidates=replace(settings.candidates, min_alternative_prob=min_alternative_prob))
     return SingleFrameReader(detector, reader, settings)
 
 
@@ -399,6 +406,7 @@ def _versions(frames: SingleFrameReader) -> dict[str, object]:
         },
         "large_plate_passes": getattr(frames.detector, "large_plate_passes", 0),
         "ocr_margins": list(frames.settings.ocr_margins),
+        "min_alternative_prob": frames.settings.candidates.min_alternative_prob,
     }
 
 
@@ -436,15 +444,17 @@ def run(
     show: int = 20,
     ocr_margins: tuple[float, ...] | None = None,
     against_ocr_margins: tuple[float, ...] | None = None,
+    min_alternative_prob: float | None = None,
 ) -> int:
     """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line.
 
-    `ocr_margins` replaces the edge's OCR views (`PipelineSettings.ocr_margins`). With `against` (any of
+    `ocr_margins` replaces the edge's OCR views (`PipelineSettings.ocr_margins`), `min_alternative_prob` its floor
+    on the alternative candidates (`CandidateSettings`; both arms). With `against` (any of
     detector_model, ocr_model, ocr_config) or `against_ocr_margins` (the rest as the first configuration's), a
     second configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
     images = read_manifest(manifest, split)[:limit]
     where = f"{manifest}{f' [{split}]' if split else ''}"
-    frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins)
+    frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
     info = {"manifest": str(manifest), "split": split}
     if against is None and against_ocr_margins is None:
         summary = evaluate(frames, images, desc=manifest.parent.name).summary()
@@ -456,7 +466,9 @@ def run(
         return 0
     paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **(against or {})}
     margins = ocr_margins if against_ocr_margins is None else against_ocr_margins
-    other = _edge(paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins)
+    other = _edge(
+        paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins, min_alternative_prob
+    )
     first, second, pairing = evaluate_pair(frames, other, images, desc=manifest.parent.name)
     arms = {"a": {**_versions(frames), **first.summary()}, "b": {**_versions(other), **second.summary()}}
     for name, arm in arms.items():

@@ -113,8 +113,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         show=args.show,
         ocr_margins=args.ocr_margins,
         against_ocr_margins=args.against_ocr_margins,
+        min_alternative_prob=args.min_alternative_prob,
         **paths,
     )
+
+
+def probability(text: str) -> float:
+    """`--min-alternative-prob 0.01`: a probability in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number between 0 and 1, e.g. 0.01") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a probability is between 0 and 1")
+    return value
 
 
 def ocr_margins(text: str) -> tuple[float, ...]:
@@ -295,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=ocr_margins,
         default=None,
         help="compare with a second configuration that differs in its OCR views' margins",
+    )
+    p.add_argument(
+        "--min-alternative-prob",
+        type=probability,
+        default=None,
+        help="digest an alternative reading only if the OCR gives it at least this (default: the edge's; 0 digests "
+        "every alternative, the edge before 2026-12-07)",
     )
     p.add_argument("--show", type=int, default=20, help="with --against-*: list at most N gained and lost plates")
     p.set_defaults(func=cmd_eval)

@@ -1,5 +1,6 @@
 """Candidates: the OCR's own probabilities rank alternatives; sidecodes demote impossible texts."""
 
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -79,16 +80,21 @@ def test_a_clear_foreign_plate_survives_a_dutch_spelling_the_ocr_barely_consider
     assert got and got[0].text == "B90MYU" and got[0].sidecode is None
     # The read event reports the OCR's own probability of the reading, not the rank the prior gave it.
     assert got[0].probability > 0.4 and got[0].score < 0.03
-    assert "8904YU" in [c.text for c in got]  # the Dutch spelling is still digested
+    # The Dutch spelling is an alternative the OCR gives almost nothing: it is not digested (it could only ever hit
+    # some other, innocent car); with no floor on the alternatives it would be.
+    assert "8904YU" not in [c.text for c in got]
+    every = candidates(probs, ALPHABET, "_", CandidateSettings(min_alternative_prob=0.0))
+    assert "8904YU" in [c.text for c in every]
 
 
 def test_confusable_partner_is_tried_even_when_the_ocr_barely_considered_it() -> None:
     # The OCR is sure of 'O' in a digit group, but 'BD1O34' fits no sidecode: the confusable
     # '0' (with the OCR's own tiny probability) gives the valid plate, which is digested too.
     probs = _probs({"B": 0.99}, {"D": 0.99}, {"1": 0.99}, {"O": 0.995, "0": 0.004}, {"3": 0.99}, {"4": 0.99})
-    got = {c.text: c for c in candidates(probs, ALPHABET, "_", CandidateSettings())}
+    every = CandidateSettings(min_alternative_prob=0.0)  # the floor on alternatives is tested below
+    got = {c.text: c for c in candidates(probs, ALPHABET, "_", every)}
     assert "BD1O34" in got and got["BD1034"].sidecode is not None
-    without = candidates(probs, ALPHABET, "_", CandidateSettings(confusables=False))
+    without = candidates(probs, ALPHABET, "_", replace(every, confusables=False))
     assert "BD1034" not in [c.text for c in without]
 
 
@@ -136,3 +142,25 @@ def test_a_read_of_no_known_format_keeps_the_ocr_order() -> None:
     probs = _probs(*({c: 0.9, "8": 0.1} if c == "B" else {c: 0.99} for c in "ABCDEFGH12"))
     got = candidates(probs, ALPHABET, "_", CandidateSettings(min_best_prob=0.0))
     assert got[0].text == "ABCDEFGH12"
+
+
+def test_alternatives_the_ocr_barely_considered_are_not_digested() -> None:
+    # GBB01B, sure but for slot 2 (B 0.9, 8 0.09): G8B01B is a real alternative; the confusable partners of the
+    # other slots (6 for G, 8 for B, O and D for 0, I, L and T for 1) get ~1e-4 each, and spellings built from them
+    # would only be digests that could hit innocent listed cars.
+    probs = _probs({"G": 0.99}, {"B": 0.9, "8": 0.09}, {"B": 0.99}, {"0": 0.98}, {"1": 0.97}, {"B": 0.99})
+    floor = CandidateSettings().min_alternative_prob
+    got = candidates(probs, ALPHABET, "_", CandidateSettings())
+    assert got[0].text == "GBB01B"
+    assert all(c.probability >= floor for c in got[1:])
+    assert "G8B01B" in [c.text for c in got]  # the OCR gave it 9 %: still looked up
+    every = candidates(probs, ALPHABET, "_", CandidateSettings(min_alternative_prob=0.0))
+    assert len(every) > len(got) and [c.text for c in every][:1] == ["GBB01B"]
+
+
+def test_the_first_ranked_reading_is_digested_however_low_its_probability() -> None:
+    # 'O' (0.6) or '0' (0.4) in a digit group: the Dutch prior ranks BD1034 (sidecode 1) above BD1O34 (no format).
+    probs = _probs({"B": 0.99}, {"D": 0.99}, {"1": 0.99}, {"O": 0.6, "0": 0.4}, {"3": 0.99}, {"4": 0.99})
+    got = candidates(probs, ALPHABET, "_", CandidateSettings(min_alternative_prob=0.99))
+    assert [c.text for c in got] == ["BD1034"]  # below the floor, but the read's answer: kept, and alone
+    assert got[0].probability < 0.99

@@ -42,8 +42,10 @@ class Recorder:
         return results
 
 
-def _pipeline(keys: KeyRing) -> EdgePipeline:
+def _pipeline(keys: KeyRing, min_alternative_prob: float | None = None) -> EdgePipeline:
     settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"), status_port=None)
+    if min_alternative_prob is not None:
+        settings = EdgeSettings.model_validate({**settings.model_dump(), "min_alternative_prob": min_alternative_prob})
     return build_pipeline(settings, keys, EvidenceWindow(60))
 
 
@@ -70,6 +72,17 @@ def test_each_car_passing_gives_exactly_one_read(keys: KeyRing) -> None:
     assert len([c for c in cars if c is not None]) == len(set(cars) - {None})
     assert all(r.event.frames >= 2 and r.event.candidates for r in reads)
     assert all(len(r.event.candidates) <= 8 for r in reads)
+
+
+def test_alternatives_the_ocr_barely_considered_never_leave_the_car(keys: KeyRing) -> None:
+    drive = build_driveby(DriveBySpec(seed=31, n_cars=6))
+    reads = _drive(_pipeline(keys), drive)
+    floor = EdgeSettings.model_fields["min_alternative_prob"].default
+    assert floor > 0 and all(c.probability >= floor for r in reads for c in r.event.candidates[1:])
+    every = _drive(_pipeline(keys, min_alternative_prob=0.0), drive)
+    # The same reads, each with its first candidate unchanged; without the floor they carry more digests.
+    assert [r.event.candidates[0].probability for r in every] == [r.event.candidates[0].probability for r in reads]
+    assert sum(len(r.event.candidates) for r in every) > sum(len(r.event.candidates) for r in reads)
 
 
 def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> None:
