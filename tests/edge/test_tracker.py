@@ -41,6 +41,28 @@ def test_voting_prefers_the_majority_of_frames() -> None:
     assert track.best_crop is not None
 
 
+def test_a_character_only_a_few_frames_considered_keeps_next_to_nothing() -> None:
+    # Eight frames read '8' in slot 0; two of them also give 'B' 30 %. The mean would keep 'B' at 7.5 %, enough to
+    # digest a spelling with it (an alternative that could only hit some other, innocent car).
+    def frame(f: int) -> np.ndarray:
+        probs = _onehot(8, 0.97)
+        if f in (3, 6):
+            probs[0, 8], probs[0, 11] = 0.67, 0.30  # 'B' is index 11 of 0-9A-Z_
+        return probs
+
+    fused = {}
+    for fusion in ("mean", "log-mean"):
+        tracker = Tracker(TrackerSettings(fusion=fusion))
+        for f in range(8):
+            tracker.update(f, T0, FRAME, [_obs(1000 - 20 * f, frame(f))])
+        (track,) = tracker.flush()
+        fused[fusion] = track.fused
+    assert TrackerSettings().fusion == "log-mean"
+    assert int(fused["log-mean"].argmax(axis=1)[0]) == int(fused["mean"].argmax(axis=1)[0]) == 8
+    assert fused["mean"][0, 11] > 0.05 and fused["log-mean"][0, 11] < 0.01
+    assert np.allclose(fused["log-mean"].sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_single_frame_flicker_is_not_reported() -> None:
     tracker = Tracker(TrackerSettings(min_frames=2, max_gap_frames=2))
     tracker.update(0, T0, FRAME, [_obs(500, _onehot(1))])
