@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -175,7 +175,7 @@ def test_boxes_the_edge_does_not_read_leave_the_read_box_scores(tmp_path: Path) 
     assert summary["by_country"]["NL"]["read_box_recall"] == 0.5  # type: ignore[index]
 
 
-def _two_plates_and_a_sign(tmp_path: Path, body: str) -> dict[str, object]:
+def _two_plates_and_a_sign(tmp_path: Path, body: str, settings: PipelineSettings | None = None) -> dict[str, object]:
     """The edge's summary on images a.png and b.png (the manifest rows `body`), each showing two plates and a sign:
     one plate read right (GB123X), one with a character wrong (XX99ZB), the sign read as a plausible plate."""
     frame = np.zeros((100, 400, 3), np.uint8)
@@ -186,7 +186,7 @@ def _two_plates_and_a_sign(tmp_path: Path, body: str) -> dict[str, object]:
         cv2.imwrite(str(tmp_path / name), frame)
     detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
     reader = PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "PIZ12A"})
-    frames = SingleFrameReader(detector, reader, PipelineSettings(vehicle_id="t", camera_id="t"))
+    frames = SingleFrameReader(detector, reader, settings or PipelineSettings(vehicle_id="t", camera_id="t"))
     return evaluate(frames, read_manifest(_manifest(tmp_path, body)), progress=False).summary()
 
 
@@ -215,13 +215,17 @@ def test_wrong_reads_are_split_into_misread_plates_and_boxes_on_no_plate(tmp_pat
 
 
 def test_every_digested_candidate_that_is_no_plate_counts_and_valid_dutch_ones_apart(tmp_path: Path) -> None:
-    # Each read digests its best text and its alternatives; any of them could hit a listed plate.
+    # Each read digests its best text and its alternatives; any of them could hit a listed plate. The painted
+    # reader gives every other character 0.001, under the edge's floor on alternatives: here every one is digested.
+    edge = PipelineSettings(vehicle_id="t", camera_id="t")
+    edge = replace(edge, candidates=replace(edge.candidates, min_alternative_prob=0.0))
     summary = _two_plates_and_a_sign(
         tmp_path,
         "a.png,GB123X,10,10,110,30,NL,\na.png,XX99ZZ,150,10,250,30,NL,\n"
         "b.png,GB123X,10,10,110,30,NL,\nb.png,,150,10,250,30,NL,\n",
+        edge,
     )
-    reader, settings = PaintedReader({}), PipelineSettings(vehicle_id="t", camera_id="t").candidates
+    reader, settings = PaintedReader({}), edge.candidates
     digested = []  # the candidates of the three reads on one image, as the edge ranks them
     for text in ("GB123X", "XX99ZB", "PIZ12A"):
         probs = np.full((10, len(ALPHABET)), 0.001, np.float32)
