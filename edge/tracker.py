@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2
+Fusion = Literal["mean", "log-mean"]  # how a track's frames vote (TrackerSettings.fusion)
 BgrImage = npt.NDArray[np.uint8]
 
 
@@ -43,7 +44,7 @@ class TrackerSettings:
     # before the run): on 12 development drive-bys (seeds 33001-33006, 33101-33106 blurred and noisy; 539 reads)
     # the same reads, all exact either way, with 1.09 candidates per read instead of 6.92 and 0.015 wrong valid
     # Dutch ones instead of 2.21: the mean gave every slot ~2 % of other characters, one-slot alternatives ~0.02.
-    fusion: Literal["mean", "log-mean"] = "log-mean"
+    fusion: Fusion = "log-mean"
 
 
 LOG_FLOOR = 1e-6  # a probability the OCR rounded to 0 counts as this in the log-mean
@@ -56,11 +57,10 @@ class Track:
     last_frame: int
     first_at: datetime
     box: Box
+    fusion: Fusion
     velocity: tuple[float, float] = (0.0, 0.0)
-    prob_sum: npt.NDArray[np.float32] | None = None
-    log_sum: npt.NDArray[np.float32] | None = None
+    vote_sum: npt.NDArray[np.float32] | None = None  # the frames' weighted distributions, or log-probabilities
     weight_sum: float = 0.0
-    fusion: Literal["mean", "log-mean"] = "log-mean"
     det_scores: list[float] = field(default_factory=list)
     best_quality: float = -1.0
     best_crop: BgrImage | None = None
@@ -93,9 +93,8 @@ class Track:
         conf = float(obs.probs.max(axis=1).mean())
         width = obs.box[2] - obs.box[0]
         weight = conf * min(1.0, width / 150.0) + 1e-3
-        self.prob_sum = obs.probs * weight if self.prob_sum is None else self.prob_sum + obs.probs * weight
-        logs = np.log(np.maximum(obs.probs, LOG_FLOOR)) * weight
-        self.log_sum = logs if self.log_sum is None else self.log_sum + logs
+        vote = (obs.probs if self.fusion == "mean" else np.log(np.maximum(obs.probs, LOG_FLOOR))) * weight
+        self.vote_sum = vote if self.vote_sum is None else self.vote_sum + vote
         self.weight_sum += weight
         quality = weight * obs.det_score
         if quality > self.best_quality:
@@ -103,10 +102,10 @@ class Track:
 
     @property
     def fused(self) -> npt.NDArray[np.float32]:
-        assert self.prob_sum is not None and self.log_sum is not None
+        assert self.vote_sum is not None
         if self.fusion == "mean":
-            return (self.prob_sum / self.weight_sum).astype(np.float32)
-        z = self.log_sum / self.weight_sum
+            return (self.vote_sum / self.weight_sum).astype(np.float32)
+        z = self.vote_sum / self.weight_sum
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
@@ -148,7 +147,7 @@ class Tracker:
             self._tracks[ti].add(observations[oi], frame_idx, frame)
         for oi, obs in enumerate(observations):
             if oi not in used_o:
-                track = Track(self._next_id, frame_idx, frame_idx, at, obs.box, fusion=self.settings.fusion)
+                track = Track(self._next_id, frame_idx, frame_idx, at, obs.box, self.settings.fusion)
                 self._next_id += 1
                 track.add(obs, frame_idx, frame)
                 self._tracks.append(track)
