@@ -12,7 +12,7 @@ from contract.events import Candidate, Hit, PlateRead, hit_id_for
 from contract.wire import MAX_EVENT_BYTES, decode_read_digests
 from matcher.index import HotlistIndex, Listing
 
-__all__ = ["MAX_EVENT_BYTES", "Decision", "Outcome", "decide", "decide_batch"]
+__all__ = ["MAX_EVENT_BYTES", "Decided", "Decision", "Outcome", "decide", "decide_batch"]
 
 
 class Outcome(enum.Enum):
@@ -32,12 +32,21 @@ class Decision:
 DISCARDED = Decision(Outcome.DISCARDED)  # every non-hit's decision: nothing of the read in it
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A batch's decisions, one per read, and how many candidate digests were looked up for them: each digest a
+    possible hit (a read's best reading and its alternatives), a figure the privacy report shows."""
+
+    decisions: list[Decision]
+    lookups: int
+
+
 def decide(raw: bytes | None, index: HotlistIndex, now: datetime) -> Decision:
     """Match one raw read against the index."""
-    return decide_batch([raw], index, now)[0]
+    return decide_batch([raw], index, now).decisions[0]
 
 
-def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetime) -> list[Decision]:
+def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetime) -> Decided:
     """Match a batch of raw reads with one vectorised index lookup.
 
     A parsed read is dropped as soon as its digests are queued: non-hits leave nothing behind
@@ -81,7 +90,7 @@ def decide_batch(raws: Sequence[bytes | None], index: HotlistIndex, now: datetim
         read = PlateRead.model_validate_json(raws[i])  # type: ignore[arg-type]  # parsed fine above
         pairs = [(read.candidates[qi - firsts[r]], listings) for qi, listings in found]
         decisions[i] = _hits_of(read, pairs, now)
-    return [d or DISCARDED for d in decisions]
+    return Decided([d or DISCARDED for d in decisions], queries)
 
 
 def _hits_of(read: PlateRead, matches: list[tuple[Candidate, tuple[Listing, ...]]], now: datetime) -> Decision:

@@ -72,6 +72,11 @@ class MatcherCollector(Collector):
             ("reads", "reads processed"),
             ("hits", "new hits stored"),
             ("non_hits_discarded", "reads that matched nothing and were dropped"),
+            (
+                "candidates_looked_up",
+                "candidate digests looked up in the hotlist (each read's best reading and its alternatives; each "
+                "one a possible hit)",
+            ),
             ("dead_letters", "malformed, oversized or wrongly keyed reads sent to the dead-letter topic"),
             ("duplicate_hits", "hits seen again (redelivered reads), not stored twice"),
             ("evidence_requested", "evidence requests sent to vehicles"),

@@ -199,7 +199,8 @@ class Matcher:
         now = utcnow()
         hits: list[Hit] = []
         dead: list[tuple[Message, str]] = []
-        decisions = decide_batch([r.value() for r in records], self.index, now)
+        decided = decide_batch([r.value() for r in records], self.index, now)
+        decisions, lookups = decided.decisions, decided.lookups
         reads, hit_reads = len(records), 0
         for rec, decision in zip(records, decisions, strict=True):
             if decision is DISCARDED:
@@ -210,8 +211,13 @@ class Matcher:
             elif decision.outcome is Outcome.DEAD_LETTER:
                 dead.append((rec, decision.reason))
         discarded = reads - hit_reads - len(dead)
-        del decisions
-        deltas = {"reads": reads, "non_hits_discarded": discarded, "dead_letters": len(dead)}
+        del decisions, decided
+        deltas = {
+            "reads": reads,
+            "non_hits_discarded": discarded,
+            "dead_letters": len(dead),
+            "candidates_looked_up": lookups,
+        }
         # A batch without hits writes nothing to disk; counters are flushed once a second.
         new = self.store.add(hits, self._notifier.target_names) if hits else []
         deltas.update(hits=len(new), duplicate_hits=len(hits) - len(new), evidence_requested=len(new))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from contract.digest import KeyRing, digest
 from contract.events import Candidate, HotlistEntry, HotlistKey, ModelVersions, PlateRead, new_event_id
 from matcher.index import HotlistIndex
-from matcher.logic import Outcome, decide
+from matcher.logic import Outcome, decide, decide_batch
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -53,6 +53,14 @@ def _index(*entries: HotlistEntry) -> HotlistIndex:
         index.load(e.kafka_key, e)
     index.seal()
     return index
+
+
+def test_a_batch_counts_every_candidate_digest_it_looks_up(keys: KeyRing) -> None:
+    index = _index(_entry(keys, "AB1234"))
+    raws = [_read(keys, "XY9999", "AB1234", "XY9998"), _read(keys, "GB123X"), b"not json", None]
+    decided = decide_batch(raws, index, NOW)
+    assert [d.outcome for d in decided.decisions] == [Outcome.HIT, Outcome.DISCARDED] + [Outcome.DEAD_LETTER] * 2
+    assert decided.lookups == 4  # three candidates and one; malformed and empty reads look nothing up
 
 
 def test_listed_plate_is_a_hit_with_the_list_entry(keys: KeyRing) -> None:

@@ -105,6 +105,7 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
         1,
     )
     assert counters["non_hit_seconds_count"] == 1 and counters["non_hit_seconds_sum"] > 0
+    assert counters["candidates_looked_up"] == 3  # one digest in each of the three well-formed reads
     await matcher.refresh_snapshot()
     metrics = await asyncio.to_thread(_scrape, port)
     for line in [
@@ -115,6 +116,7 @@ async def test_matcher_stores_hits_once_and_commits_after_durability(
         "scanauto_matcher_reads_topic_retention_seconds 3600.0",
         'scanauto_matcher_non_hit_seconds_bucket{le="+Inf"} 1.0',
         "scanauto_matcher_evidence_requested_total 1.0",
+        "scanauto_matcher_candidates_looked_up_total 3.0",
     ]:
         assert line in metrics, line
     assert "AB1234" not in metrics
