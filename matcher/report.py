@@ -39,10 +39,10 @@ def build_report(store_path: Path, now: datetime, retention: timedelta, reads_re
             "non_hits_discarded": int(c.get("non_hits_discarded", 0)),
             "dead_letters": int(c.get("dead_letters", 0)),
             # Every candidate digest of a read is looked up and could hit: the fewer per read, the fewer chances
-            # that an alternative reading matches some innocent listed car.
+            # that an alternative reading matches some innocent listed car. Dead letters look nothing up.
             "candidates_looked_up": int(c.get("candidates_looked_up", 0)),
-            "candidates_per_read": c["candidates_looked_up"] / c["reads"]
-            if c.get("reads") and "candidates_looked_up" in c
+            "candidates_per_read": c["candidates_looked_up"] / looked_up_reads
+            if (looked_up_reads := c.get("reads", 0) - c.get("dead_letters", 0)) > 0 and "candidates_looked_up" in c
             else None,
             "non_hit_seconds_mean": (c["non_hit_seconds_sum"] / c["non_hit_seconds_count"])
             if c.get("non_hit_seconds_count")
