@@ -38,7 +38,7 @@ from edge.outbox import Outbox, OutboxSettings
 from edge.pipeline import DetectionLike, EdgePipeline, FinishedRead, PipelineSettings
 from edge.publisher import OutboxPublisher, answer_evidence_requests, start_evidence_consumer
 from edge.status import StatusServer
-from edge.tracker import TrackerSettings
+from edge.tracker import Fusion, TrackerSettings
 
 log = logging.getLogger("scanauto.edge")
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -92,6 +92,11 @@ class EdgeSettings(BaseModel):
     min_track_frames: int = Field(
         4, ge=1, le=100, description="a plate seen in fewer frames is a flicker (a sign, a reflection): no read"
     )
+    track_fusion: Fusion = Field(
+        TrackerSettings().fusion,
+        description="how a track's frames vote: log-mean (their log-probabilities) or mean (their distributions, "
+        "the edge before 2026-12-07, which keeps more alternatives; with min_alternative_prob 0 the old edge)",
+    )
     evidence_window_s: float = Field(120.0, gt=0, le=3600, description="how long crops stay in RAM")
     publish_timeout_s: float = Field(20.0, gt=0, le=600, description="a batch not acknowledged by then is retried")
     drain_timeout_s: float = Field(30.0, ge=0, le=3600, description="at the end, wait this long to empty the outbox")
@@ -135,7 +140,11 @@ def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWind
         candidates=CandidateSettings(
             max_candidates=settings.max_candidates, min_alternative_prob=settings.min_alternative_prob
         ),
-        tracker=TrackerSettings(max_age_frames=settings.max_track_age_frames, min_frames=settings.min_track_frames),
+        tracker=TrackerSettings(
+            max_age_frames=settings.max_track_age_frames,
+            min_frames=settings.min_track_frames,
+            fusion=settings.track_fusion,
+        ),
     )
     return EdgePipeline(detector, reader, keys, ps, evidence)
 

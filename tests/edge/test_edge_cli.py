@@ -22,7 +22,7 @@ def test_settings_file_and_flags_combine_into_validated_settings(tmp_path: Path)
     config = tmp_path / "edge.yaml"
     config.write_text(
         "source: {kind: stream, url: 'rtsp://10.0.0.2/front', stall_timeout_s: 2}\n"
-        "gps: {kind: gpsd, port: 2947}\nmax_candidates: 6\nevidence_window_s: 60\n"
+        "gps: {kind: gpsd, port: 2947}\nmax_candidates: 6\nevidence_window_s: 60\ntrack_fusion: mean\n"
     )
     proc = _run("--config", str(config), "--outbox", str(tmp_path / "o.sqlite"), "--status-port", "0",
                 "--vehicle-id", "scan-09", "--validate-config")  # fmt: skip
@@ -31,6 +31,7 @@ def test_settings_file_and_flags_combine_into_validated_settings(tmp_path: Path)
     assert s["source"] == {"kind": "stream", "url": "rtsp://10.0.0.2/front", "open_timeout_s": 5.0,
                            "stall_timeout_s": 2.0}  # fmt: skip
     assert s["gps"]["kind"] == "gpsd" and s["max_candidates"] == 6 and s["vehicle_id"] == "scan-09"
+    assert s["track_fusion"] == "mean" and s["min_alternative_prob"] == 0.01
     assert s["outbox"]["path"] == str(tmp_path / "o.sqlite") and s["status_port"] == 0
     proc = _run("--config", str(config), "--image-folder", str(tmp_path), "--validate-config")
     assert json.loads(proc.stdout)["source"]["kind"] == "image-folder"  # a flag overrides the file

@@ -42,10 +42,9 @@ class Recorder:
         return results
 
 
-def _pipeline(keys: KeyRing, min_alternative_prob: float | None = None) -> EdgePipeline:
+def _pipeline(keys: KeyRing, **overrides: object) -> EdgePipeline:
     settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"), status_port=None)
-    if min_alternative_prob is not None:
-        settings = EdgeSettings.model_validate({**settings.model_dump(), "min_alternative_prob": min_alternative_prob})
+    settings = EdgeSettings.model_validate({**settings.model_dump(), **overrides})
     return build_pipeline(settings, keys, EvidenceWindow(60))
 
 
@@ -83,6 +82,10 @@ def test_alternatives_the_ocr_barely_considered_never_leave_the_car(keys: KeyRin
     # The same reads, each with its first candidate unchanged; without the floor they carry more digests.
     assert [r.event.candidates[0].probability for r in every] == [r.event.candidates[0].probability for r in reads]
     assert sum(len(r.event.candidates) for r in every) > sum(len(r.event.candidates) for r in reads)
+    # The edge before both changes is two settings away: the mean vote keeps more alternatives still.
+    old = _drive(_pipeline(keys, min_alternative_prob=0.0, track_fusion="mean"), drive)
+    assert [r.event.candidates[0].probability for r in old] != [r.event.candidates[0].probability for r in every]
+    assert len(old) == len(reads) and all(len(r.event.candidates) == 8 for r in old)
 
 
 def test_voting_beats_single_frames_on_a_blurred_noisy_clip(keys: KeyRing) -> None:
