@@ -68,7 +68,8 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
 
 async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path, threads: int,
                    ocr_model: Path | None = None, large_plate_passes: int = 1,
-                   min_alternative_prob: float | None = None) -> dict[str, object]:  # fmt: skip
+                   min_alternative_prob: float | None = None,
+                   track_fusion: str | None = None) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = digests = wrong_dutch = 0
 
@@ -88,6 +89,7 @@ async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSet
         detector_large_plate_passes=large_plate_passes,
         **({"ocr_model": ocr_model} if ocr_model is not None else {}),
         **({"min_alternative_prob": min_alternative_prob} if min_alternative_prob is not None else {}),
+        **({"track_fusion": track_fusion} if track_fusion is not None else {}),
     )
     service = EdgeService(settings, KeyRing((KEY,)), on_read)
     try:
@@ -128,9 +130,12 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     out: dict[str, object] = {"machine_cpus": os.cpu_count(), "video": f"{spec.width}x{spec.height}@{spec.fps}",
                               "video_s": args.seconds, "cars": len(truth.cars),
                               "ocr_model": str(args.ocr_model or "models/ocr/plate_ocr.onnx"),
-                              "detector_large_plate_passes": args.large_plate_passes,
-                              "min_alternative_prob": EdgeSettings.model_fields["min_alternative_prob"].default
-                              if args.min_alternative_prob is None else args.min_alternative_prob}  # fmt: skip
+                              "detector_large_plate_passes": args.large_plate_passes}  # fmt: skip
+    defaults = EdgeSettings.model_fields
+    out["min_alternative_prob"] = (
+        defaults["min_alternative_prob"].default if args.min_alternative_prob is None else args.min_alternative_prob
+    )
+    out["track_fusion"] = args.track_fusion or defaults["track_fusion"].default
     modes = {"both": (True, False), "paced": (True,), "unpaced": (False,)}[args.mode]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp, EmbeddedBroker() as broker:
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
@@ -138,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             log(f"running the edge {'paced at 30 fps' if pace else 'unpaced'} ...")
             result = await run_once(
                 video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model, args.large_plate_passes,
-                args.min_alternative_prob,
+                args.min_alternative_prob, args.track_fusion,
             )  # fmt: skip
             prefix = "" if pace or args.mode == "unpaced" else "unpaced_"
             out.update({prefix + k: v for k, v in result.items()})
@@ -160,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         type=probability,
         default=None,
         help="the edge's floor on the alternative candidates it digests (default: the edge's; 0: all)",
+    )
+    p.add_argument(
+        "--track-fusion",
+        choices=["mean", "log-mean"],
+        default=None,
+        help="how a track's frames vote (default: the edge's; mean with --min-alternative-prob 0: the edge before "
+        "2026-12-07)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)
