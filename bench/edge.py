@@ -26,6 +26,7 @@ from edge.frames import VideoFileSource
 from edge.outbox import OutboxSettings
 from edge.pipeline import FinishedRead
 from edge.service import EdgeService, EdgeSettings
+from edge.tracker import Fusion
 from models import synth
 from models.synth.video import DriveBySpec, DriveByTruth, build_driveby, render_driveby
 from scanauto.broker import EmbeddedBroker
@@ -69,7 +70,7 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
 async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path, threads: int,
                    ocr_model: Path | None = None, large_plate_passes: int = 1,
                    min_alternative_prob: float | None = None,
-                   track_fusion: str | None = None) -> dict[str, object]:  # fmt: skip
+                   track_fusion: Fusion | None = None) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = digests = wrong_dutch = 0
 

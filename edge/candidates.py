@@ -97,7 +97,8 @@ def plausible(text: str, sidecode: int | None) -> bool:
 
 
 def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
-    """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes and foreign formats.
+    """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes and foreign formats; an
+    alternative to the first-ranked reading only if the OCR gives it at least `min_alternative_prob`.
 
     When any likely reading as long as the best one is a valid Dutch plate, readings that fit
     no sidecode are demoted: a Dutch street mostly has Dutch plates. Otherwise, when one fits a foreign
