@@ -10,20 +10,23 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from contract.errors import InputError
+from contract.errors import ConfigError, InputError
 from contract.sidecodes import match_sidecode
 from edge.candidates import candidates
 from edge.detector import DetectorSettings, PlateDetector
 from edge.ocr import PlateReader
 from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, read_boxes
+from models.apart import Apart, turns
 from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest
 
 MODELS_DIR = Path(__file__).resolve().parent
@@ -31,6 +34,7 @@ DEFAULT_DETECTOR = MODELS_DIR / "detector" / "plate_detector.onnx"
 DEFAULT_OCR = MODELS_DIR / "ocr" / "plate_ocr.onnx"
 DEFAULT_OCR_CONFIG = MODELS_DIR / "ocr" / "plate_config.yaml"
 IOU_THRESHOLD = 0.5
+T = TypeVar("T")
 # Score.summary keys that count detections, reads or candidates: a mixed image's belong to no one country.
 PER_IMAGE_KEYS = (
     "det_precision",
@@ -344,33 +348,61 @@ class Pairing:
         }
 
 
+def _blocks(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    block: list[T] = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _arm(frames: SingleFrameReader, frame: BgrImage | None) -> FrameReads | dict[str, object]:
+    """What an arm of `evaluate_pair` answers in its process: its reads of a frame, or its versions for None."""
+    return _versions(frames) if frame is None else frames.read(frame)
+
+
+@dataclass
+class PairRun:
+    """Two configurations' scores on the same images, plate by plate, and what each ran (`_versions`)."""
+
+    first: Evaluation
+    second: Evaluation
+    pairing: Pairing
+    versions: tuple[dict[str, object], dict[str, object]]
+
+
 def evaluate_pair(
-    a: SingleFrameReader,
-    b: SingleFrameReader,
+    build_a: Callable[[], SingleFrameReader],
+    build_b: Callable[[], SingleFrameReader],
     images: Sequence[LabelledImage],
     progress: bool = True,
     desc: str = "eval",
-) -> tuple[Evaluation, Evaluation, Pairing]:
-    """Both configurations on every image, taking turns frame by frame (each goes first on every other frame, so
-    neither has the warmer caches or the quieter machine). In one process: the milliseconds are fair at one
-    onnxruntime thread per model (the edge's default; 300 development frames 24.9 / 24.9 ms p50 against 24.8 ms
-    alone), not above it, where each arm's idle threads spin and slow the other (2 threads: 46.2 / 47.1 against
-    30.4 ms alone; session 36). Speeds to compare come from models.apart's tools or single runs."""
+    block: int = 32,
+) -> PairRun:
+    """Both configurations on every image, each built by its `build` in a process of its own (`models.apart`), taking
+    turns `block` frames at a time, each going first on every other block, so neither has the warmer caches or the
+    quieter machine. The builds must be picklable. In one process two onnxruntime sessions slow each other, since a
+    session's idle threads spin (2 threads, session 36: 46.2 / 47.1 ms p50 against 30.4 alone); right after a turn
+    they still do, so turns of one frame are as slow (300 development frames, 2 threads: 46.7 / 46.0 ms p50),
+    8 frames 31.9 / 33.6, and turns of 32 as fast as one configuration alone (35.3 / 30.8 against 36.1, then 38.5 /
+    36.9 against 34.6, session 38: this machine drifts by more from minute to minute)."""
     first, second, pairing = Evaluation(), Evaluation(), Pairing()
-    for n, (image, frame) in enumerate(_images(images, progress, desc)):
-        if n == 0:  # onnxruntime's first run allocates its buffers: keep it out of the timings
-            a.read(frame)
-            b.read(frame)
-        if n % 2 == 0:
-            reads_a, ms_a = _timed(a, frame)
-            reads_b, ms_b = _timed(b, frame)
-        else:
-            reads_b, ms_b = _timed(b, frame)
-            reads_a, ms_a = _timed(a, frame)
-        first.add(image, reads_a, ms_a)
-        second.add(image, reads_b, ms_b)
-        pairing.add(image, reads_a, reads_b)
-    return first, second, pairing
+    with Apart([build_a, build_b], _arm, ["the first configuration", "the second configuration"]) as arms:
+        version_a, version_b = (arms.run(k, [None])[0][1] for k in (0, 1))
+        for n, pending in enumerate(_blocks(_images(images, progress, desc), block)):
+            frames = [frame for _, frame in pending]
+            if n == 0:  # onnxruntime's first run allocates its buffers: keep it out of the timings
+                for k in (0, 1):
+                    arms.run(k, frames[:1])
+            out = {k: arms.run(k, frames) for k in turns(2, n)}
+            for (image, _), (ms_a, reads_a), (ms_b, reads_b) in zip(pending, out[0], out[1], strict=True):
+                first.add(image, reads_a, ms_a)
+                second.add(image, reads_b, ms_b)
+                pairing.add(image, reads_a, reads_b)
+    return PairRun(first, second, pairing, (version_a, version_b))
 
 
 def _fmt(v: object) -> str:
@@ -454,9 +486,9 @@ def run(
     second configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
     images = read_manifest(manifest, split)[:limit]
     where = f"{manifest}{f' [{split}]' if split else ''}"
-    frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
     info = {"manifest": str(manifest), "split": split}
     if against is None and against_ocr_margins is None:
+        frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
         summary = evaluate(frames, images, desc=manifest.parent.name).summary()
         versions = _versions(frames)
         print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}, OCR margins {versions['ocr_margins']}")
@@ -465,16 +497,25 @@ def run(
             print(json.dumps({**info, **versions, "threads": threads, **summary}))
         return 0
     paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **(against or {})}
+    options = {"detector-model": detector_model, "ocr-model": ocr_model, "ocr-config": ocr_config}
+    options |= {f"against-{name.replace('_', '-')}": path for name, path in (against or {}).items()}
+    for option, path in options.items():  # checked here, not in an arm's process, so that the error names the option
+        if not path.is_file():
+            raise ConfigError(f"{path} not found (check --{option})")
     margins = ocr_margins if against_ocr_margins is None else against_ocr_margins
-    other = _edge(
-        paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins, min_alternative_prob
+    build_b = partial(
+        _edge, paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins, min_alternative_prob
     )
-    first, second, pairing = evaluate_pair(frames, other, images, desc=manifest.parent.name)
-    arms = {"a": {**_versions(frames), **first.summary()}, "b": {**_versions(other), **second.summary()}}
+    build_a = partial(_edge, detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
+    pair = evaluate_pair(build_a, build_b, images, desc=manifest.parent.name)
+    arms = {
+        "a": {**pair.versions[0], **pair.first.summary()},
+        "b": {**pair.versions[1], **pair.second.summary()},
+    }
     for name, arm in arms.items():
         print(f"{where}: {name}: detector {arm['detector']}, OCR {arm['ocr']}, OCR margins {arm['ocr_margins']}")
         _print_summary(arm, threads)
-    paired = pairing.summary()
+    paired = pair.pairing.summary()
     print(
         f"  plate by plate: both read {paired['both']}, neither {paired['neither']}; b reads {paired['gained']} that"
         f" a misses and misses {paired['lost']} that a reads (net {paired['net']:+d}, sign test p"

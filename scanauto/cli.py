@@ -293,8 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
             type=Path,
             default=None,
             help=f"compare with a second configuration that differs in its {part.replace('-', ' ')}: both run on "
-            "the same images, taking turns, and the plates each reads that the other misses are listed (its ms per "
-            "image are fair at --threads 1; above, each arm's idle threads spin and slow the other)",
+            "the same images, each in a process of its own, taking turns 32 images at a time, and the plates each "
+            "reads that the other misses are listed",
         )
     p.add_argument(
         "--ocr-margins",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -258,13 +259,38 @@ def test_two_configurations_are_compared_plate_by_plate(tmp_path: Path) -> None:
     )
     detector = PaintedDetector([(10, 10, 110, 30), (150, 10, 250, 30), (300, 60, 390, 80)])
     settings = PipelineSettings(vehicle_id="t", camera_id="t")
-    a = SingleFrameReader(detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZZ", 70: "KL01N8"}), settings)
-    b = SingleFrameReader(detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "KL01NB"}), settings)
-    first, second, pairing = evaluate_pair(a, b, read_manifest(manifest), progress=False)
-    assert first.summary()["exact_read_rate"] == second.summary()["exact_read_rate"] == round(2 / 3, 4)
-    paired = pairing.summary()  # equal totals, two different plates
+    a = partial(SingleFrameReader, detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZZ", 70: "KL01N8"}), settings)
+    b = partial(SingleFrameReader, detector, PaintedReader({0: "", 50: "GB123X", 60: "XX99ZB", 70: "KL01NB"}), settings)
+    pair = evaluate_pair(a, b, read_manifest(manifest), progress=False)  # each in a process of its own
+    assert pair.first.summary()["exact_read_rate"] == pair.second.summary()["exact_read_rate"] == round(2 / 3, 4)
+    paired = pair.pairing.summary()  # equal totals, two different plates
     assert paired["both"] == 1 and paired["neither"] == 0 and paired["net"] == 0
     assert paired["gained_plates"] == ["a.png KL01NB"] and paired["lost_plates"] == ["a.png XX99ZZ"]
+
+
+def test_pairs_are_scored_in_blocks_whatever_is_left_over(tmp_path: Path) -> None:
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[10:30, 10:110] = 50
+    rows = ""
+    for k in range(5):  # blocks of 2: two full ones and one of a single frame
+        cv2.imwrite(str(tmp_path / f"{k}.png"), frame)
+        rows += f"{k}.png,GB123X,10,10,110,30,NL,\n"
+    settings = PipelineSettings(vehicle_id="t", camera_id="t")
+    detector = PaintedDetector([(10, 10, 110, 30)])
+    a = partial(SingleFrameReader, detector, PaintedReader({0: "", 50: "GB123X"}), settings)
+    b = partial(SingleFrameReader, detector, PaintedReader({0: "", 50: "GB12EX"}), settings)
+    pair = evaluate_pair(a, b, read_manifest(_manifest(tmp_path, rows)), progress=False, block=2)
+    assert pair.first.summary()["images"] == pair.second.summary()["images"] == 5
+    assert len(pair.first.ms) == len(pair.second.ms) == 5 and min(pair.first.ms) > 0
+    assert pair.pairing.summary()["lost"] == 5
+    assert pair.versions[0]["ocr_margins"] == list(settings.ocr_margins)
+
+
+def test_eval_against_a_missing_model_names_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = _manifest(tmp_path, "a.png,GB123X,10,10,110,30,NL,\n")
+    missing = tmp_path / "none.onnx"
+    assert cli.main(["eval", "--manifest", str(manifest), "--against-ocr-model", str(missing)]) == 2
+    assert f"{missing} not found (check --against-ocr-model)" in capsys.readouterr().err
 
 
 def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path) -> None:
