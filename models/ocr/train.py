@@ -29,6 +29,7 @@ import torch
 import yaml
 from torch import nn
 
+from edge.ctc import COLUMNS_OUTPUT
 from models.cpu import PRECISIONS, training_precision
 from models.ocr.augment import augment
 from models.ocr.curriculum import Curriculum
@@ -164,17 +165,19 @@ def ctc_to_slots(probs: torch.Tensor) -> torch.Tensor:
 
 
 class ExportWrapper(nn.Module):
-    """The fast-plate-ocr interface: uint8 RGB (N, H, W, 3) -> slot probabilities (N, slots, vocab)."""
+    """The fast-plate-ocr interface: uint8 RGB (N, H, W, 3) -> slot probabilities (N, slots, vocab), and as a
+    second output the CTC column probabilities (N, COLUMNS, vocab) they are collapsed from (`edge.ctc`)."""
 
     def __init__(self, net: PlateNet) -> None:
         super().__init__()
         self.net = net
         self.register_buffer("gray", torch.tensor(GRAY_WEIGHTS).view(1, 3, 1, 1) / 255.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         rgb = x.permute(0, 3, 1, 2).float()
         grey = (rgb * self.gray).sum(dim=1, keepdim=True)
-        return ctc_to_slots(torch.softmax(self.net(grey), dim=-1))
+        columns = torch.softmax(self.net(grey), dim=-1)
+        return ctc_to_slots(columns), columns
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -380,7 +383,8 @@ def _accuracy(net: nn.Module, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
 
 
 def export(net: PlateNet, onnx_path: Path, config_path: Path) -> None:
-    """Write the ONNX model (uint8 RGB NHWC in, softmax slots out) and its fast-plate-ocr config."""
+    """Write the ONNX model (uint8 RGB NHWC in; softmax slots out as `plate`, the CTC columns as `columns`) and its
+    fast-plate-ocr config."""
     wrapper = ExportWrapper(net).eval()
     dummy = torch.zeros(1, IMG_H, IMG_W, 3, dtype=torch.uint8)
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
@@ -390,8 +394,8 @@ def export(net: PlateNet, onnx_path: Path, config_path: Path) -> None:
             (dummy,),
             str(onnx_path),
             input_names=["input"],
-            output_names=["plate"],
-            dynamic_axes={"input": {0: "batch"}, "plate": {0: "batch"}},
+            output_names=["plate", COLUMNS_OUTPUT],
+            dynamic_axes={"input": {0: "batch"}, "plate": {0: "batch"}, COLUMNS_OUTPUT: {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )

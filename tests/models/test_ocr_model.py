@@ -33,18 +33,21 @@ def test_config_is_the_fast_plate_ocr_contract() -> None:
     assert cfg["image_color_mode"] == "rgb"
 
 
-def test_onnx_io_is_uint8_nhwc_in_and_softmax_slots_out() -> None:
+def test_onnx_io_is_uint8_nhwc_in_and_softmax_slots_and_ctc_columns_out() -> None:
     cfg = yaml.safe_load(CONFIG_PATH.read_text(encoding="utf-8"))
     session = ort.InferenceSession(str(ONNX_PATH), providers=["CPUExecutionProvider"])
     (inp,) = session.get_inputs()
-    (out,) = session.get_outputs()
+    out, cols = session.get_outputs()
     assert (inp.name, inp.type) == ("input", "tensor(uint8)")
     assert inp.shape[1:] == [cfg["img_height"], cfg["img_width"], 3]
-    assert (out.name, out.type) == ("plate", "tensor(float)")
+    assert (out.name, out.type) == ("plate", "tensor(float)")  # first, as fast-plate-ocr takes it
+    assert (cols.name, cols.type) == ("columns", "tensor(float)")
     x = np.random.default_rng(0).integers(0, 256, (3, cfg["img_height"], cfg["img_width"], 3), dtype=np.uint8)
-    (probs,) = session.run(["plate"], {"input": x})
+    probs, columns = session.run(["plate", "columns"], {"input": x})
     assert probs.shape == (3, 10, len(ALPHABET))
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-4)
+    assert columns.shape == (3, 40, len(ALPHABET))
+    np.testing.assert_allclose(columns.sum(axis=-1), 1.0, atol=1e-4)
     assert ONNX_PATH.stat().st_size < 5 * 1024 * 1024
 
 
