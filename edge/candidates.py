@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -12,8 +14,12 @@ import numpy.typing as npt
 from contract.foreign import foreign_countries
 from contract.normalise import MAX_PLATE_LEN
 from contract.sidecodes import match_sidecode
+from edge.ctc import Columns, fused_frames, likely_texts, text_probabilities
 
 CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
+# The CTC columns behind a reading: one (weight, columns of every view) per frame of the track (one for a
+# single frame), heaviest first. See `ctc_texts`.
+ColumnEvidence = Sequence[tuple[float, Columns]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,16 @@ class CandidateSettings:
     # wrong candidates fitting a Dutch sidecode fell from 1.66 to 0.12 per read and digests from 7.85 to 2.05, while
     # the reads with their true text among the candidates fell 11,737 -> 11,734 (0.03: 11,729, 3 on one set).
     min_alternative_prob: float = 0.01
+    # Rank readings by the OCR's CTC columns when the model gives them (`edge.ctc`): every reading the slots'
+    # beam finds (its best `ctc_from_slots`) and the `ctc_beam` likeliest texts of each view's columns, whatever
+    # their length, each given P(text | columns) summed over every alignment, the mean over the views of a
+    # frame, the frames' weighted log-mean renormalised (`edge.ctc.fused_frames`). The greedy slots cannot hold
+    # a reading of another length (a thin I the blank narrowly wins, the second of a doubled letter); the
+    # columns can. Since 2026-12-07 (session 40, criteria written before the deciding runs; models/README).
+    ctc_texts: bool = True
+    ctc_beam: int = 8
+    ctc_from_slots: int = 16
+    ctc_beam_frames: int = 2  # the heaviest frames of a track whose views are searched for texts; all frames score
 
 
 def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettings) -> list[tuple[float, str]]:
@@ -85,6 +101,23 @@ def _top_sequences(probs: CharProbs, alphabet: str, pad: str, s: CandidateSettin
     return sorted(((p, t) for t, p in merged.items()), reverse=True)
 
 
+def ctc_sequences(
+    seqs: list[tuple[float, str]], evidence: ColumnEvidence, alphabet: str, pad: str, s: CandidateSettings
+) -> list[tuple[float, str]]:
+    """The readings of `seqs` and those the columns' own beam finds, ranked by P(text | columns)."""
+    blank = alphabet.index(pad)
+    texts = {t for _, t in seqs[: s.ctc_from_slots]}
+    for _, columns in evidence[: s.ctc_beam_frames]:
+        for view in columns:
+            texts.update(t for _, t in likely_texts(view, alphabet, blank, s.ctc_beam))
+    ordered = sorted(t for t in texts if len(t) <= MAX_PLATE_LEN)
+    every_view = text_probabilities(np.concatenate([c for _, c in evidence]), ordered, alphabet, blank)
+    bounds = np.cumsum([0] + [len(c) for _, c in evidence])
+    per_frame = np.stack([every_view[a:b].mean(axis=0) for a, b in pairwise(bounds)])
+    fused = fused_frames(per_frame, [w for w, _ in evidence])
+    return sorted(((float(p), t) for p, t in zip(fused, ordered, strict=True)), reverse=True)
+
+
 def plausible(text: str, sidecode: int | None) -> bool:
     """Could this be a plate? A Dutch sidecode, or 4-10 characters mixing letters and digits
     (every format we read abroad does), or the shortest German form: two letters and a digit (M-A 1).
@@ -96,7 +129,9 @@ def plausible(text: str, sidecode: int | None) -> bool:
     return 4 <= len(text) <= MAX_PLATE_LEN and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
 
 
-def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings) -> list[PlateCandidate]:
+def candidates(
+    probs: CharProbs, alphabet: str, pad: str, settings: CandidateSettings, columns: ColumnEvidence | None = None
+) -> list[PlateCandidate]:
     """Up to `max_candidates` readings, best first, constrained by the Dutch sidecodes and foreign formats; an
     alternative to the first-ranked reading only if the OCR gives it at least `min_alternative_prob`.
 
@@ -104,9 +139,12 @@ def candidates(probs: CharProbs, alphabet: str, pad: str, settings: CandidateSet
     no sidecode are demoted: a Dutch street mostly has Dutch plates. Otherwise, when one fits a foreign
     format (`contract.foreign`), readings that fit none are demoted. Plates of other formats keep their raw text.
     Readings that cannot be a plate at all (see `plausible`) are dropped: an empty result
-    means the track was a sign, not a plate.
+    means the track was a sign, not a plate. With `columns` (and `settings.ctc_texts`) the readings are those of
+    `ctc_sequences`, ranked by the OCR's CTC columns.
     """
     seqs = _top_sequences(probs, alphabet, pad, settings)
+    if columns and settings.ctc_texts:
+        seqs = ctc_sequences(seqs, columns, alphabet, pad, settings)
     if not seqs or not plausible(seqs[0][1], match_sidecode(seqs[0][1])):
         return []  # the OCR's own best reading is no plate: a sign, a house number ...
     coded = [(p, t, match_sidecode(t)) for p, t in seqs]

@@ -14,6 +14,7 @@ from fast_plate_ocr import LicensePlateRecognizer
 from fast_plate_ocr.core.process import resize_image
 
 from contract.errors import ConfigError
+from edge.ctc import COLUMNS_OUTPUT, Columns
 
 BgrImage = npt.NDArray[np.uint8]  # (H, W, 3)
 CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
@@ -21,9 +22,11 @@ CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
 
 @dataclass(frozen=True, slots=True)
 class OcrResult:
-    """The OCR's full distribution over characters for each slot of one crop."""
+    """The OCR's full distribution over characters for each slot of one crop (or of a box's views, fused), and
+    the CTC columns they come from, per view, when the model gives them."""
 
     probs: CharProbs
+    columns: Columns | None = None  # (views, columns, alphabet)
 
     @property
     def confidence(self) -> float:
@@ -49,7 +52,9 @@ def fuse_views(views: list[OcrResult], alphabet: str, pad: str) -> OcrResult:
         votes[n] = (count + 1, sure + v.confidence)
     length = max(votes, key=lambda n: votes[n])
     agreeing = [v.probs for n, v in zip(lengths, views, strict=True) if n == length]
-    return OcrResult(np.mean(agreeing, axis=0, dtype=np.float32))
+    have = [v.columns for v in views if v.columns is not None]
+    columns = np.concatenate(have) if len(have) == len(views) else None
+    return OcrResult(np.mean(agreeing, axis=0, dtype=np.float32), columns)
 
 
 class PlateReader:
@@ -71,6 +76,9 @@ class PlateReader:
         self.config = self._rec.config
         self.alphabet: str = self.config.alphabet
         self.pad_char: str = self.config.pad_char
+        self._outputs = [self._rec.plate_output_name]
+        if COLUMNS_OUTPUT in self._rec.output_names:
+            self._outputs.append(COLUMNS_OUTPUT)
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:8]
         self.model_version = f"{model_path.stem}-{digest}"
 
@@ -95,9 +103,14 @@ class PlateReader:
         if not crops:
             return []
         batch = np.stack([self._prepare(c) for c in crops]).astype(np.uint8)
-        (out,) = self._rec.model.run([self._rec.plate_output_name], {"input": batch})
-        probs = np.asarray(out, dtype=np.float32).reshape(len(crops), self.config.max_plate_slots, len(self.alphabet))
-        return [OcrResult(p) for p in probs]
+        out = self._rec.model.run(self._outputs, {"input": batch})
+        probs = np.asarray(out[0], dtype=np.float32).reshape(
+            len(crops), self.config.max_plate_slots, len(self.alphabet)
+        )
+        if len(out) == 1:
+            return [OcrResult(p) for p in probs]
+        columns = np.asarray(out[1], dtype=np.float32)
+        return [OcrResult(p, columns[i : i + 1]) for i, p in enumerate(probs)]
 
     def decode(self, probs: CharProbs) -> str:
         """Best text of a distribution: argmax per slot, pads dropped."""

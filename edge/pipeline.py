@@ -135,7 +135,7 @@ class EdgePipeline:
             self.stage_s["detect"] += t1 - t0
         self.stage_s["ocr"] += t2 - t1
         obs = [
-            Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c)
+            Observation((d.x1, d.y1, d.x2, d.y2), float(d.score), r.probs, c, r.columns)
             for d, r, c in zip(dets, results, crops, strict=True)
         ]
         ended = self.tracker.update(idx, captured_at, frame, obs)
@@ -170,7 +170,9 @@ class EdgePipeline:
         confidence = float(fused.max(axis=1).mean())
         if confidence < self.settings.min_ocr_confidence:
             return None
-        cands = candidates(fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates)
+        cands = candidates(
+            fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates, track.column_votes or None
+        )
         if not cands:
             return None
         key = self.keys.current_at(utcnow())

@@ -87,6 +87,11 @@ class EdgeSettings(BaseModel):
         description="an alternative reading below this OCR probability is not digested (each digest is a possible "
         "hit; the best reading always is)",
     )
+    ctc_texts: bool = Field(
+        CandidateSettings().ctc_texts,
+        description="rank a read's texts on the OCR's CTC columns, readings of any length, when the model gives "
+        "them (false: the greedy slots alone, the edge before 2026-12-07; models/README.md, session 40)",
+    )
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="a fused read below this is not reported")
     max_track_age_frames: int = Field(300, ge=10, le=100_000, description="report a read after this many frames")
     min_track_frames: int = Field(
@@ -138,7 +143,9 @@ def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWind
         camera_id=settings.camera_id,
         min_ocr_confidence=settings.min_ocr_confidence,
         candidates=CandidateSettings(
-            max_candidates=settings.max_candidates, min_alternative_prob=settings.min_alternative_prob
+            max_candidates=settings.max_candidates,
+            min_alternative_prob=settings.min_alternative_prob,
+            ctc_texts=settings.ctc_texts,
         ),
         tracker=TrackerSettings(
             max_age_frames=settings.max_track_age_frames,

@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from edge.ctc import Columns
+
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2
 Fusion = Literal["mean", "log-mean"]  # how a track's frames vote (TrackerSettings.fusion)
 BgrImage = npt.NDArray[np.uint8]
@@ -30,6 +32,7 @@ class Observation:
     det_score: float
     probs: npt.NDArray[np.float32]
     crop: BgrImage
+    columns: Columns | None = None  # the OCR's CTC columns of every view, when the model gives them
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,9 @@ class TrackerSettings:
     # the same reads, all exact either way, with 1.09 candidates per read instead of 6.92 and 0.015 wrong valid
     # Dutch ones instead of 2.21: the mean gave every slot ~2 % of other characters, one-slot alternatives ~0.02.
     fusion: Fusion = "log-mean"
+    # A track keeps the CTC columns (edge.ctc) of this many of its frames, the heaviest votes (RAM only; 53 kB each
+    # for nine views): the candidates' texts are scored on them.
+    column_frames: int = 8
 
 
 LOG_FLOOR = 1e-6  # a probability the OCR rounded to 0 counts as this in the log-mean
@@ -58,10 +64,12 @@ class Track:
     first_at: datetime
     box: Box
     fusion: Fusion
+    column_frames: int = 8
     velocity: tuple[float, float] = (0.0, 0.0)
     vote_sum: npt.NDArray[np.float32] | None = None  # the frames' weighted distributions, or log-probabilities
     weight_sum: float = 0.0
     det_scores: list[float] = field(default_factory=list)
+    column_votes: list[tuple[float, Columns]] = field(default_factory=list)  # (weight, columns), heaviest first
     best_quality: float = -1.0
     best_crop: BgrImage | None = None
     context: BgrImage | None = None
@@ -96,6 +104,10 @@ class Track:
         vote = (obs.probs if self.fusion == "mean" else np.log(np.maximum(obs.probs, LOG_FLOOR))) * weight
         self.vote_sum = vote if self.vote_sum is None else self.vote_sum + vote
         self.weight_sum += weight
+        if obs.columns is not None and self.column_frames > 0:
+            self.column_votes.append((weight, obs.columns))
+            self.column_votes.sort(key=lambda v: -v[0])
+            del self.column_votes[self.column_frames :]
         quality = weight * obs.det_score
         if quality > self.best_quality:
             self.best_quality, self.best_crop, self.context = quality, obs.crop, frame
@@ -147,7 +159,9 @@ class Tracker:
             self._tracks[ti].add(observations[oi], frame_idx, frame)
         for oi, obs in enumerate(observations):
             if oi not in used_o:
-                track = Track(self._next_id, frame_idx, frame_idx, at, obs.box, self.settings.fusion)
+                track = Track(
+                    self._next_id, frame_idx, frame_idx, at, obs.box, self.settings.fusion, self.settings.column_frames
+                )
                 self._next_id += 1
                 track.add(obs, frame_idx, frame)
                 self._tracks.append(track)

@@ -89,7 +89,8 @@ class SingleFrameReader:
         for result in read_boxes(self.reader, frame, boxes, s.ocr_margins):
             cands = []
             if result.confidence >= s.min_ocr_confidence:
-                cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates)
+                columns = None if result.columns is None else [(1.0, result.columns)]
+                cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates, columns)
             texts.append(cands[0].text if cands else None)
             digested.append(tuple(c.text for c in cands))
         return FrameReads(tuple(dets), tuple(texts), tuple(digested), detect_ms)

@@ -4,6 +4,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
+import pytest
 
 from edge.candidates import CandidateSettings, candidates
 
@@ -164,3 +165,50 @@ def test_the_first_ranked_reading_is_digested_however_low_its_probability() -> N
     got = candidates(probs, ALPHABET, "_", CandidateSettings(min_alternative_prob=0.99))
     assert [c.text for c in got] == ["BD1034"]  # below the floor, but the read's answer: kept, and alone
     assert got[0].probability < 0.99
+
+
+def _columns(*cols: dict[str, float]) -> np.ndarray:
+    """One view's CTC columns (1, columns, alphabet); unnamed classes get next to nothing."""
+    out = np.full((len(cols), len(ALPHABET)), 1e-6, dtype=np.float32)
+    for t, col in enumerate(cols):
+        for ch, p in col.items():
+            out[t, ALPHABET.index(ch)] = p
+    return (out / out.sum(axis=1, keepdims=True))[None]
+
+
+def test_columns_keep_a_thin_letter_the_slots_drop_so_a_foreign_plate_does_not_become_dutch() -> None:
+    # A Romanian JH85NJI whose I the blank narrowly wins in both its columns: the greedy slots read JH85NJ, a
+    # valid Dutch plate (sidecode 4); over the columns the I is there with probability 1 - 0.6 * 0.6 = 0.64.
+    sure = [{c: 0.99} for c in "JH85NJ"]
+    slots = _probs(*sure)
+    cols = [{"_": 1.0}]
+    for c in "JH85NJ":
+        cols += [{c: 1.0}, {"_": 1.0}]
+    cols += [{"_": 0.6, "I": 0.4}, {"_": 0.6, "I": 0.4}, {"_": 1.0}]
+    settings = CandidateSettings()
+    assert candidates(slots, ALPHABET, "_", settings)[0].text == "JH85NJ"
+    got = candidates(slots, ALPHABET, "_", settings, [(1.0, _columns(*cols))])
+    assert [c.text for c in got][:2] == ["JH85NJI", "JH85NJ"]
+    assert got[0].probability == pytest.approx(0.64, abs=0.01)
+    assert candidates(slots, ALPHABET, "_", replace(settings, ctc_texts=False), [(1.0, _columns(*cols))]) == (
+        candidates(slots, ALPHABET, "_", settings)
+    )
+
+
+def test_a_track_scores_texts_on_every_kept_frame_by_weighted_log_mean() -> None:
+    # Two frames weighted 3:1, the sixth character B or 8 at 0.9/0.1 and 0.5/0.5: the texts keep the ratio
+    # (0.9 / 0.1) ** 0.75 * (0.5 / 0.5) ** 0.25.
+    slots = _probs(*[{c: 0.99} for c in "GBB01B"])
+
+    def frame(sixth_b: float) -> np.ndarray:
+        cols = [{"_": 1.0}]
+        for c in "GBB01":
+            cols += [{c: 1.0}, {"_": 1.0}]
+        return _columns(*cols, {"B": sixth_b, "8": 1 - sixth_b}, {"_": 1.0})
+
+    got = {
+        c.text: c.probability
+        for c in candidates(slots, ALPHABET, "_", CandidateSettings(), [(3.0, frame(0.9)), (1.0, frame(0.5))])
+    }
+    assert got["GBB01B"] / got["GBB018"] == pytest.approx(9**0.75, rel=0.01)
+    assert got["GBB01B"] + got["GBB018"] == pytest.approx(1.0, abs=0.01)

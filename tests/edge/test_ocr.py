@@ -78,3 +78,20 @@ def test_every_box_is_read_at_every_margin_in_one_batch_and_gives_one_fused_read
         total += len(boxes)
     assert total >= 6 and right >= 0.75 * total, (right, total)
     assert read_boxes(reader, scene.image, [], margins) == []
+
+
+def test_the_committed_ocr_gives_its_ctc_columns_and_fused_views_keep_every_view() -> None:
+    settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"))
+    reader = PlateReader(settings.ocr_model, settings.ocr_config, threads=1)
+    scene = render_scene(np.random.default_rng([303, 9000]))
+    box = (scene.plates[0].x1, scene.plates[0].y1, scene.plates[0].x2, scene.plates[0].y2)
+    margins = PipelineSettings(vehicle_id="t", camera_id="t").ocr_margins
+    (fused,) = read_boxes(reader, scene.image, [box], margins)
+    assert fused.columns is not None and fused.columns.shape == (len(margins), 40, len(ALPHABET))
+    assert np.allclose(fused.columns.sum(axis=2), 1.0, atol=1e-4)
+    # The slots are the greedy collapse of the columns: the best view's columns spell the view's own slots.
+    (view,) = reader.read([scene.image[box[1] : box[3], box[0] : box[2]]])
+    assert view.columns is not None
+    best = view.columns[0].argmax(axis=1)
+    collapsed = "".join(ALPHABET[c] for i, c in enumerate(best) if ALPHABET[c] != "_" and (i == 0 or c != best[i - 1]))
+    assert collapsed == reader.decode(view.probs)

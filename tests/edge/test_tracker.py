@@ -80,3 +80,14 @@ def test_a_parked_car_in_view_past_the_maximum_age_gives_one_read() -> None:
     frame, track = ended[0]
     assert frame == 50 and track.frames == 51  # reported at the maximum age, not when it left
     assert tracker.active == 0
+
+
+def test_a_track_keeps_the_ctc_columns_of_its_heaviest_frames_only() -> None:
+    tracker = Tracker(TrackerSettings(column_frames=2))
+    for f, sure in enumerate((0.5, 0.9, 0.6, 0.8)):
+        cols = np.full((9, 40, 37), f, np.float32)  # marked by frame
+        obs = Observation((1000 - 20 * f, 400, 1150 - 20 * f, 435), 0.9, _onehot(3, sure), FRAME[:35, :150], cols)
+        tracker.update(f, T0, FRAME, [obs])
+    (track,) = tracker.flush()
+    assert [int(c[0, 0, 0]) for _, c in track.column_votes] == [1, 3]  # the surest two, heaviest first
+    assert track.column_votes[0][0] > track.column_votes[1][0]
