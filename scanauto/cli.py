@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schemas)
 
     p = sub.add_parser("bench", help="run a benchmark on this machine (JSON with --json)")
-    p.add_argument("target", choices=["matcher", "edge", "ocr-peers", "synth-realism"])
+    p.add_argument("target", choices=["matcher", "edge", "ocr-peers", "synth-realism", "candidates"])
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the benchmark")
     p.set_defaults(func=cmd_bench)
 
