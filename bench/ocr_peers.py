@@ -87,7 +87,7 @@ def fpo_reader(
 ) -> ReadFn:
     """A fast-plate-ocr compatible model through the edge's PlateReader: each plate's crops number `views`
     (indices into its margins), fused as the edge fuses them when there are several; argmax text, or the
-    edge's best candidate."""
+    edge's best candidate (ranked on the OCR's CTC columns when the model gives them, as the edge ranks it)."""
     reader = PlateReader(onnx, config, threads=threads)
     settings = PipelineSettings(vehicle_id="bench", camera_id="bench").candidates
     n = len(views)
@@ -100,7 +100,8 @@ def fpo_reader(
             for j in range(0, len(results), n):
                 r = fuse_views(results[j : j + n], reader.alphabet, reader.pad_char)
                 if edge_candidates:
-                    cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings)
+                    columns = None if r.columns is None else [(1.0, r.columns)]  # ranked on its CTC columns
+                    cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings, columns)
                     out.append(cands[0].text if cands else "")
                 else:
                     out.append(reader.decode(r.probs))
