@@ -26,8 +26,8 @@ def text_probabilities(columns: Columns, texts: Sequence[str], alphabet: str, bl
     """P(text | columns) of every text for every view, each alignment summed: shape (views, texts).
 
     All texts and views run at once: each text becomes its CTC state sequence (blank, c1, blank, c2, ...,
-    blank), padded to the longest, and the forward variables are rescaled every column so that long columns
-    of small probabilities do not underflow."""
+    blank), padded to the longest, and the forward variables are rescaled every `RESCALE_EVERY` columns so that
+    long runs of small probabilities do not underflow."""
     views, steps, _ = columns.shape
     if not texts:
         return np.zeros((views, 0))

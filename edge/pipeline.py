@@ -165,14 +165,13 @@ class EdgePipeline:
     def _read_of(self, track: Track, gps: GpsFix | None) -> FinishedRead | None:
         crop, context = track.best_crop, track.context
         track.best_crop = track.context = None  # from now on only the evidence window holds pixels
+        votes, track.column_votes = track.column_votes, []  # its OCR columns too: a parked car's track lives on
         gps = self._gps_at.get(track.first_frame, gps)  # where the car was first seen
         fused = track.fused
         confidence = float(fused.max(axis=1).mean())
         if confidence < self.settings.min_ocr_confidence:
             return None
-        cands = candidates(
-            fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates, track.column_votes or None
-        )
+        cands = candidates(fused, self.reader.alphabet, self.reader.pad_char, self.settings.candidates, votes or None)
         if not cands:
             return None
         key = self.keys.current_at(utcnow())
