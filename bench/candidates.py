@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from tqdm import tqdm
 
-from edge.candidates import CandidateSettings, candidates
+from edge.candidates import CandidateSettings, candidates, one_frame
 from edge.ocr import OcrResult, PlateReader
 from edge.pipeline import PipelineSettings, read_boxes
 from edge.tracker import TrackerSettings
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     frames = TrackerSettings().column_frames
     arms: dict[str, Callable[[OcrResult], object]] = {
         "slots": lambda r: candidates(r.probs, alphabet, pad, s),
-        "columns_one_frame": lambda r: candidates(r.probs, alphabet, pad, s, [(1.0, r.columns)]),
+        "columns_one_frame": lambda r: candidates(r.probs, alphabet, pad, s, one_frame(r.columns)),
         f"columns_{frames}_frames": lambda r: candidates(
             r.probs, alphabet, pad, s, [(1.0 - 0.01 * k, r.columns) for k in range(frames)]
         ),

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract.errors import ConfigError, InputError
-from edge.candidates import candidates
+from edge.candidates import candidates, one_frame
 from edge.ocr import PlateReader, fuse_views
 from edge.pipeline import PipelineSettings, crop_box
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG, edit_distance
@@ -100,8 +100,7 @@ def fpo_reader(
             for j in range(0, len(results), n):
                 r = fuse_views(results[j : j + n], reader.alphabet, reader.pad_char)
                 if edge_candidates:
-                    columns = None if r.columns is None else [(1.0, r.columns)]  # ranked on its CTC columns
-                    cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings, columns)
+                    cands = candidates(r.probs, reader.alphabet, reader.pad_char, settings, one_frame(r.columns))
                     out.append(cands[0].text if cands else "")
                 else:
                     out.append(reader.decode(r.probs))

@@ -22,6 +22,11 @@ CharProbs = npt.NDArray[np.float32]  # (slots, alphabet)
 ColumnEvidence = Sequence[tuple[float, Columns]]
 
 
+def one_frame(columns: Columns | None) -> ColumnEvidence | None:
+    """The evidence of a single-frame read (`scanauto eval`, the benches): its views' columns, if any."""
+    return None if columns is None else [(1.0, columns)]
+
+
 @dataclass(frozen=True, slots=True)
 class PlateCandidate:
     text: str  # normalised plate; never leaves the edge process

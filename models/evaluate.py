@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from contract.errors import ConfigError, InputError
 from contract.sidecodes import match_sidecode
-from edge.candidates import candidates
+from edge.candidates import candidates, one_frame
 from edge.detector import DetectorSettings, PlateDetector
 from edge.ocr import PlateReader
 from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, read_boxes
@@ -89,8 +89,9 @@ class SingleFrameReader:
         for result in read_boxes(self.reader, frame, boxes, s.ocr_margins):
             cands = []
             if result.confidence >= s.min_ocr_confidence:
-                columns = None if result.columns is None else [(1.0, result.columns)]
-                cands = candidates(result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates, columns)
+                cands = candidates(
+                    result.probs, self.reader.alphabet, self.reader.pad_char, s.candidates, one_frame(result.columns)
+                )
             texts.append(cands[0].text if cands else None)
             digested.append(tuple(c.text for c in cands))
         return FrameReads(tuple(dets), tuple(texts), tuple(digested), detect_ms)
