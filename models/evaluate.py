@@ -27,7 +27,7 @@ from edge.detector import DetectorSettings, PlateDetector
 from edge.ocr import PlateReader
 from edge.pipeline import BgrImage, DetectionLike, Detector, PipelineSettings, Reader, read_boxes
 from models.apart import Apart, turns
-from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest
+from models.manifest import Box, LabelledImage, LabelledPlate, read_manifest, read_texts, with_texts
 
 MODELS_DIR = Path(__file__).resolve().parent
 DEFAULT_DETECTOR = MODELS_DIR / "detector" / "plate_detector.onnx"
@@ -479,16 +479,21 @@ def run(
     ocr_margins: tuple[float, ...] | None = None,
     against_ocr_margins: tuple[float, ...] | None = None,
     min_alternative_prob: float | None = None,
+    texts: Path | None = None,
 ) -> int:
     """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line.
 
     `ocr_margins` replaces the edge's OCR views (`PipelineSettings.ocr_margins`), `min_alternative_prob` its floor
     on the alternative candidates (`CandidateSettings`; both arms). With `against` (any of
     detector_model, ocr_model, ocr_config) or `against_ocr_margins` (the rest as the first configuration's), a
-    second configuration runs on the same images and the two are compared plate by plate (`Pairing`)."""
-    images = read_manifest(manifest, split)[:limit]
-    where = f"{manifest}{f' [{split}]' if split else ''}"
-    info = {"manifest": str(manifest), "split": split}
+    second configuration runs on the same images and the two are compared plate by plate (`Pairing`). `texts`: a
+    review that gives the manifest's plates their texts (`models.manifest.read_texts`)."""
+    images = read_manifest(manifest, split)
+    if texts is not None:
+        images = with_texts(images, manifest, read_texts(texts))
+    images = images[:limit]
+    where = f"{manifest}{f' [{split}]' if split else ''}{f' with texts {texts}' if texts else ''}"
+    info = {"manifest": str(manifest), "split": split, **({"texts": str(texts)} if texts else {})}
     if against is None and against_ocr_margins is None:
         frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
         summary = evaluate(frames, images, desc=manifest.parent.name).summary()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from contract.errors import InputError
@@ -12,6 +12,7 @@ from contract.normalise import PlateTextError, normalise
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 COLUMNS = ("image", "plate_text", "x1", "y1", "x2", "y2", "country")
+TEXT_COLUMNS = ("image", "x1", "y1", "x2", "y2", "plate_text", "legible")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,56 @@ def read_manifest(path: Path, split: str | None = None) -> list[LabelledImage]:
     if not plates:
         raise InputError(f"manifest {path} has no rows" + (f" of split {split!r}" if split else ""))
     return [LabelledImage(path.parent / rel, tuple(ps)) for rel, ps in plates.items()]
+
+
+def read_texts(path: Path) -> dict[tuple[str, Box], str]:
+    """A review that gives the plates of a manifest without texts their texts, read by eye (`TEXT_COLUMNS`; e.g.
+    `models/ocr/review/romanian-valid-texts.csv`): (image as the manifest names it, box) -> text, "" where the
+    reviewer could not tell every character (`legible` no)."""
+    if not path.is_file():
+        raise InputError(f"texts review {path} not found")
+    texts: dict[tuple[str, Box], str] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in TEXT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"texts review {path} lacks the column(s) {', '.join(missing)}")
+        for line, row in enumerate(reader, start=2):
+            where = f"{path}:{line}"
+            legible = (row.get("legible") or "").strip()
+            if legible not in ("yes", "no"):
+                raise InputError(f"{where}: legible is {legible!r}, not yes or no")
+            plate = _plate({**row, "plate_text": row["plate_text"] if legible == "yes" else ""}, where)
+            if plate is None or plate.box is None or (legible == "yes") != bool(plate.text):
+                raise InputError(f"{where}: a reviewed plate needs its box, and a text exactly when it is legible")
+            key = ((row.get("image") or "").strip(), plate.box)
+            if key in texts:
+                raise InputError(f"{where}: {key[0]} box {list(key[1])} is reviewed twice")
+            texts[key] = plate.text
+    return texts
+
+
+def with_texts(images: list[LabelledImage], manifest: Path, texts: dict[tuple[str, Box], str]) -> list[LabelledImage]:
+    """`images` (read from `manifest`) with the reviewed texts on their boxes. Every reviewed box must be a plate of
+    these images without a text of its own: a review of another manifest or split fails, it is not half applied."""
+    left = dict(texts)
+    out = []
+    for image in images:
+        rel = image.path.relative_to(manifest.parent).as_posix()
+        plates = []
+        for plate in image.plates:
+            text = left.pop((rel, plate.box), None) if plate.box is not None else None
+            if text is not None and plate.text:
+                raise InputError(f"{manifest}: {rel} box {list(plate.box or ())} has a text; a review only adds texts")
+            plates.append(replace(plate, text=text) if text else plate)
+        out.append(replace(image, plates=tuple(plates)))
+    if left:
+        (rel, box), *_ = left
+        raise InputError(
+            f"the texts review names {len(left)} box(es) that are no plate of {manifest} as read (e.g. {rel} box "
+            f"{list(box)}): it was made for another manifest or --split"
+        )
+    return out
 
 
 def write_manifest(path: Path, rows: Iterable[tuple[str, LabelledPlate | None]]) -> None:

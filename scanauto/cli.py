@@ -114,6 +114,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         ocr_margins=args.ocr_margins,
         against_ocr_margins=args.against_ocr_margins,
         min_alternative_prob=args.min_alternative_prob,
+        texts=args.texts,
         **paths,
     )
 
@@ -281,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="the edge's detection + OCR on a labelled manifest (DATA.md format), scored")
     p.add_argument("--manifest", type=Path, required=True, help="manifest CSV; images are relative to its folder")
     p.add_argument("--split", default=None, help="only rows whose 'split' column has this value (e.g. valid)")
+    p.add_argument(
+        "--texts",
+        type=Path,
+        default=None,
+        help="a review giving the manifest's plates their texts, read by eye (e.g. models/ocr/review/"
+        "romanian-valid-texts.csv with romanian-dashcam --split valid)",
+    )
     p.add_argument("--detector-model", type=Path, default=None, help="default models/detector/plate_detector.onnx")
     p.add_argument("--ocr-model", type=Path, default=None, help="default models/ocr/plate_ocr.onnx")
     p.add_argument("--ocr-config", type=Path, default=None, help="default models/ocr/plate_config.yaml")

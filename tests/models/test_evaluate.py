@@ -27,7 +27,8 @@ from models.evaluate import (
     matched_boxes,
     sign_test,
 )
-from models.manifest import read_manifest
+from models.manifest import read_manifest, read_texts, with_texts
+from models.shared import SHARED
 from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 from scanauto import cli
 
@@ -125,6 +126,58 @@ def test_manifest_without_the_columns_is_refused(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text("file,text\na.jpg,AB12CD\n")
     with pytest.raises(InputError, match="plate_text"):
         read_manifest(tmp_path / "m.csv")
+
+
+def _review(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "texts.csv"
+    path.write_text("image,x1,y1,x2,y2,plate_text,legible\n" + body)
+    return path
+
+
+def test_a_texts_review_gives_the_plates_of_a_split_their_texts(tmp_path: Path) -> None:
+    manifest = _manifest(
+        tmp_path, "a.jpg,,10,10,60,22,RO,valid\na.jpg,,100,10,150,22,RO,valid\nb.jpg,,5,5,50,15,RO,valid\n"
+    )
+    review = _review(tmp_path, "a.jpg,10,10,60,22,B-21-GSB,yes\nb.jpg,5,5,50,15,,no\n")
+    images = with_texts(read_manifest(manifest, "valid"), manifest, read_texts(review))
+    assert [[p.text for p in i.plates] for i in images] == [["B21GSB", ""], [""]]  # not reviewed, illegible: none
+    assert [p.box for p in images[0].plates] == [(10, 10, 60, 22), (100, 10, 150, 22)]
+
+
+def test_a_texts_review_of_other_boxes_or_of_labelled_plates_is_refused(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, "a.jpg,,10,10,60,22,RO,valid\nb.jpg,,5,5,50,15,RO,train\nc.jpg,XY99ZZ,1,1,9,5,,x\n")
+    valid = read_manifest(manifest, "valid")
+    with pytest.raises(InputError, match="another manifest or --split"):
+        with_texts(valid, manifest, read_texts(_review(tmp_path, "b.jpg,5,5,50,15,B01XEN,yes\n")))
+    with pytest.raises(InputError, match="only adds texts"):
+        with_texts(read_manifest(manifest), manifest, read_texts(_review(tmp_path, "c.jpg,1,1,9,5,XY99ZA,yes\n")))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("a.jpg,10,10,60,22,,yes\n", "a text exactly when it is legible"),
+        ("a.jpg,10,10,60,22,B01XEN,maybe\n", "not yes or no"),
+        ("a.jpg,,,,,B01XEN,yes\n", "needs its box"),
+        ("a.jpg,10,10,60,22,B01XEN,yes\na.jpg,10,10,60,22,B01XEN,yes\n", "reviewed twice"),
+    ],
+)
+def test_bad_texts_review_rows_name_the_line(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(InputError, match=rf"texts.csv:\d: .*{message}"):
+        read_texts(_review(tmp_path, body))
+
+
+ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
+ROMANIAN_TEXTS = Path(__file__).resolve().parents[2] / "models" / "ocr" / "review" / "romanian-valid-texts.csv"
+
+
+@pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
+def test_the_committed_romanian_review_reads_every_labelled_box_of_the_valid_split() -> None:
+    valid = read_manifest(ROMANIAN, "valid")
+    images = with_texts(valid, ROMANIAN, read_texts(ROMANIAN_TEXTS))
+    texts = [p.text for i in images for p in i.plates]
+    assert len(texts) == sum(len(i.plates) for i in valid) == len(read_texts(ROMANIAN_TEXTS))
+    assert sum(bool(t) for t in texts) == 120  # 11 plates illegible by eye
 
 
 def test_greedy_matching_counts_each_true_box_once() -> None:
@@ -323,6 +376,25 @@ def test_eval_command_runs_the_committed_models_and_ends_with_json(
     assert result["images"] == 4 and result["plates"] == sum(len(i.plates) for i in read_manifest(manifest))
     assert result["det_recall"] >= 0.7
     assert 0 < result["ms_per_image_p50"] <= result["ms_per_image_p95"]
+
+
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_scores_a_reviews_texts_as_it_scores_the_manifests_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labelled = write_testset(tmp_path, 3, workers=1, progress=False)
+    rows = labelled.read_text().splitlines()
+    body = [r.split(",") for r in rows[1:]]
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\n".join([rows[0], *(",".join([r[0], "", *r[2:]]) for r in body)]) + "\n")
+    review = _review(tmp_path, "".join(f"{r[0]},{','.join(r[2:6])},{r[1]},yes\n" for r in body if r[1]))
+    results = []
+    for args in (["--manifest", str(labelled)], ["--manifest", str(bare), "--texts", str(review)]):
+        assert cli.main(["eval", *args, "--json"]) == 0
+        results.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    keys = ("plates", "plates_with_text", "exact_read_rate", "char_accuracy", "wrong_reads", "det_recall")
+    assert results[1]["texts"] == str(review) and results[0]["plates_with_text"] > 0
+    assert {k: results[1][k] for k in keys} == {k: results[0][k] for k in keys}
 
 
 def test_eval_command_reports_a_missing_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
