@@ -3,10 +3,12 @@
 Readers: the project's OCR (`models/ocr/plate_ocr.onnx`, through the edge's `PlateReader`), fast-plate-ocr's
 pretrained global model (read from `../shared/peers/`, never copied into the project; same `PlateReader`
 code path, so the same fast-plate-ocr preprocessing) and RapidOCR (PP-OCRv4 recognition on the crop; the
-`bench` extra). Crops: the ground-truth boxes of `openalpr-us-br` and of the synthetic Dutch test set,
-widened by the edge's crop margin; the row `scanauto_edge_views` reads each plate as the edge does, at its
-five OCR margins fused (`edge.pipeline.read_boxes`). Prints exact read rate, character accuracy and plates/s
-per reader and set; with --json the last line is one JSON object.
+`bench` extra). Crops: the ground-truth boxes of `openalpr-us-br`, of the synthetic Dutch test set and of the
+`romanian-dashcam` valid split with the texts read by eye (`models/ocr/review/romanian-valid-texts.csv`; its
+illegible plates left out; apart, the ones whose text the OCR never trained on), widened by the edge's crop
+margin; the row `scanauto_edge_views` reads each plate as the edge does, at its OCR margins fused
+(`edge.pipeline.read_boxes`). Prints exact read rate, character accuracy and plates/s per reader and set; with
+--json the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from edge.candidates import candidates, one_frame
 from edge.ocr import PlateReader, fuse_views
 from edge.pipeline import PipelineSettings, crop_box
 from models.evaluate import DEFAULT_OCR, DEFAULT_OCR_CONFIG, edit_distance
-from models.manifest import read_manifest
+from models.manifest import read_manifest, read_texts, with_texts
+from models.ocr.pseudo import label
 from models.shared import PEER_OCR, SHARED
 
 BgrImage = npt.NDArray[np.uint8]
@@ -38,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PEER = PEER_OCR
 OPENALPR = SHARED / "data" / "openalpr-us-br" / "manifest.csv"
 SYNTHETIC = ROOT / "var" / "testset" / "manifest.csv"
+ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
+ROMANIAN_TEXTS = ROOT / "models" / "ocr" / "review" / "romanian-valid-texts.csv"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
@@ -50,11 +55,17 @@ def plate_text(raw: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", raw).upper() if ch in _ALNUM)
 
 
-def gt_crops(manifest: Path, margins: Sequence[float], limit: int | None) -> tuple[list[Views], list[str]]:
-    """Every plate with text and box, cut by the edge's `crop_box` at each of `margins`, and their texts."""
+def gt_crops(
+    manifest: Path, margins: Sequence[float], limit: int | None, split: str | None = None, review: Path | None = None
+) -> tuple[list[Views], list[str]]:
+    """Every plate with text and box (texts from `review`, if given: `models.manifest.read_texts`), cut by the
+    edge's `crop_box` at each of `margins`, and their texts."""
     views: list[Views] = []
     texts: list[str] = []
-    for image in read_manifest(manifest):
+    images = read_manifest(manifest, split)
+    if review is not None:
+        images = with_texts(images, manifest, read_texts(review))
+    for image in images:
         labelled = [p for p in image.plates if p.text and p.box is not None]
         if not labelled:
             continue
@@ -137,6 +148,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scanauto bench ocr-peers", description=__doc__)
     p.add_argument("--real", type=Path, default=OPENALPR, help="real labelled set (default openalpr-us-br)")
     p.add_argument("--synthetic", type=Path, default=SYNTHETIC, help="synthetic Dutch test set (scanauto testset)")
+    p.add_argument("--romanian", type=Path, default=ROMANIAN, help="romanian-dashcam manifest (its valid split)")
+    p.add_argument("--romanian-texts", type=Path, default=ROMANIAN_TEXTS, help="the texts of its plates, read by eye")
     p.add_argument("--ocr-model", type=Path, default=DEFAULT_OCR)
     p.add_argument("--ocr-config", type=Path, default=DEFAULT_OCR_CONFIG)
     p.add_argument("--peer", type=Path, default=PEER, help="folder of fast-plate-ocr's global model")
@@ -171,11 +184,21 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "batch": args.batch,
     }
-    for name, manifest in (("openalpr_us_br", args.real), ("synthetic_nl", args.synthetic)):
-        log(f"{name}: cutting ground-truth crops from {manifest} ...")
-        crops, truths = gt_crops(manifest, margins, args.limit)
+    sets = [
+        ("openalpr_us_br", *gt_crops(args.real, margins, args.limit)),
+        ("synthetic_nl", *gt_crops(args.synthetic, margins, args.limit)),
+    ]
+    crops, truths = gt_crops(args.romanian, margins, args.limit, "valid", args.romanian_texts)
+    sets.append(("romanian_valid_reviewed", crops, truths))
+    # Its frames come from the same drives as the train split, whose plates the OCR trained on as fast-plate-ocr
+    # read them (models.ocr.pseudo): the plates among those texts are not new to our OCR, the others are.
+    log("romanian: the train split's plates as `scanauto train ocr` pseudo-labels them ...")
+    trained = {plate.text for plate in label()[0]}
+    unseen = [i for i, text in enumerate(truths) if text not in trained]
+    sets.append(("romanian_valid_unseen", [crops[i] for i in unseen], [truths[i] for i in unseen]))
+    for name, crops, truths in sets:
         if not crops:
-            raise InputError(f"{manifest} has no plate with both text and box")
+            raise InputError(f"{name}: no plate with both text and box")
         per_reader: dict[str, object] = {}
         for reader_name, read in readers.items():
             log(f"{name}: {reader_name} reading {len(crops)} crops ...")
