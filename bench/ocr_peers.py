@@ -4,8 +4,8 @@ Readers: the project's OCR (`models/ocr/plate_ocr.onnx`, through the edge's `Pla
 pretrained global model (read from `../shared/peers/`, never copied into the project; same `PlateReader`
 code path, so the same fast-plate-ocr preprocessing) and RapidOCR (PP-OCRv4 recognition on the crop; the
 `bench` extra). Crops: the ground-truth boxes of `openalpr-us-br`, of the synthetic Dutch test set and of the
-`romanian-dashcam` valid split with the texts read by eye (`models/ocr/review/romanian-valid-texts.csv`; its
-illegible plates left out; apart, the ones whose text the OCR never trained on), widened by the edge's crop
+`romanian-dashcam` valid split with the texts read by eye (`models/ocr/review/`; illegible plates left out;
+apart, every reviewed plate of either split whose text the OCR never trained on), widened by the edge's crop
 margin; the row `scanauto_edge_views` reads each plate as the edge does, at its OCR margins fused
 (`edge.pipeline.read_boxes`). Prints exact read rate, character accuracy and plates/s per reader and set; with
 --json the last line is one JSON object.
@@ -43,6 +43,7 @@ OPENALPR = SHARED / "data" / "openalpr-us-br" / "manifest.csv"
 SYNTHETIC = ROOT / "var" / "testset" / "manifest.csv"
 ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
 ROMANIAN_TEXTS = ROOT / "models" / "ocr" / "review" / "romanian-valid-texts.csv"
+ROMANIAN_TRAIN_TEXTS = ROOT / "models" / "ocr" / "review" / "romanian-train-unkept-texts.csv"
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
@@ -150,6 +151,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--synthetic", type=Path, default=SYNTHETIC, help="synthetic Dutch test set (scanauto testset)")
     p.add_argument("--romanian", type=Path, default=ROMANIAN, help="romanian-dashcam manifest (its valid split)")
     p.add_argument("--romanian-texts", type=Path, default=ROMANIAN_TEXTS, help="the texts of its plates, read by eye")
+    p.add_argument(
+        "--romanian-train-texts",
+        type=Path,
+        default=ROMANIAN_TRAIN_TEXTS,
+        help="the texts of the train-split plates the OCR's teacher did not keep, read by eye",
+    )
     p.add_argument("--ocr-model", type=Path, default=DEFAULT_OCR)
     p.add_argument("--ocr-config", type=Path, default=DEFAULT_OCR_CONFIG)
     p.add_argument("--peer", type=Path, default=PEER, help="folder of fast-plate-ocr's global model")
@@ -190,12 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     crops, truths = gt_crops(args.romanian, margins, args.limit, "valid", args.romanian_texts)
     sets.append(("romanian_valid_reviewed", crops, truths))
-    # Its frames come from the same drives as the train split, whose plates the OCR trained on as fast-plate-ocr
-    # read them (models.ocr.pseudo): the plates among those texts are not new to our OCR, the others are.
+    # The valid frames come from the drives of the train split, whose plates the OCR trained on as fast-plate-ocr
+    # read them (models.ocr.pseudo): those texts are not new to our OCR. The plates that are: the valid split's
+    # others and the train boxes the teacher did not keep (read by eye too), minus plates it kept in other frames.
     log("romanian: the train split's plates as `scanauto train ocr` pseudo-labels them ...")
     trained = {plate.text for plate in label()[0]}
-    unseen = [i for i, text in enumerate(truths) if text not in trained]
-    sets.append(("romanian_valid_unseen", [crops[i] for i in unseen], [truths[i] for i in unseen]))
+    more, more_truths = gt_crops(args.romanian, margins, args.limit, "train", args.romanian_train_texts)
+    unseen = [(c, t) for c, t in zip([*crops, *more], [*truths, *more_truths], strict=True) if t not in trained]
+    sets.append(("romanian_unseen", [c for c, _ in unseen], [t for _, t in unseen]))
     for name, crops, truths in sets:
         if not crops:
             raise InputError(f"{name}: no plate with both text and box")

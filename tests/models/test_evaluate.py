@@ -168,16 +168,23 @@ def test_bad_texts_review_rows_name_the_line(tmp_path: Path, body: str, message:
 
 
 ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
-ROMANIAN_TEXTS = Path(__file__).resolve().parents[2] / "models" / "ocr" / "review" / "romanian-valid-texts.csv"
+REVIEWS = Path(__file__).resolve().parents[2] / "models" / "ocr" / "review"
 
 
 @pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
-def test_the_committed_romanian_review_reads_every_labelled_box_of_the_valid_split() -> None:
-    valid = read_manifest(ROMANIAN, "valid")
-    images = with_texts(valid, ROMANIAN, read_texts(ROMANIAN_TEXTS))
-    texts = [p.text for i in images for p in i.plates]
-    assert len(texts) == sum(len(i.plates) for i in valid) == len(read_texts(ROMANIAN_TEXTS))
-    assert sum(bool(t) for t in texts) == 120  # 11 plates illegible by eye
+@pytest.mark.parametrize(
+    ("split", "review", "boxes", "legible"),
+    [("valid", "romanian-valid-texts.csv", 131, 120), ("train", "romanian-train-unkept-texts.csv", 256, 162)],
+)
+def test_the_committed_romanian_reviews_fit_the_boxes_of_their_split(
+    split: str, review: str, boxes: int, legible: int
+) -> None:
+    texts = read_texts(REVIEWS / review)
+    images = with_texts(read_manifest(ROMANIAN, split), ROMANIAN, texts)  # every reviewed box is one of the split
+    assert len(texts) == boxes and sum(bool(t) for t in texts.values()) == legible
+    assert sum(bool(p.text) for i in images for p in i.plates) == legible
+    if split == "valid":  # the valid review reads every labelled box of its split
+        assert sum(len(i.plates) for i in images) == boxes
 
 
 def test_greedy_matching_counts_each_true_box_once() -> None:
