@@ -174,7 +174,11 @@ REVIEWS = Path(__file__).resolve().parents[2] / "models" / "ocr" / "review"
 @pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
 @pytest.mark.parametrize(
     ("split", "review", "boxes", "legible"),
-    [("valid", "romanian-valid-texts.csv", 131, 120), ("train", "romanian-train-unkept-texts.csv", 256, 162)],
+    [
+        ("valid", "romanian-valid-texts.csv", 131, 120),
+        ("train", "romanian-train-unkept-texts.csv", 256, 162),
+        ("train", "romanian-train-kept-texts.csv", 265, 264),
+    ],
 )
 def test_the_committed_romanian_reviews_fit_the_boxes_of_their_split(
     split: str, review: str, boxes: int, legible: int
@@ -185,6 +189,13 @@ def test_the_committed_romanian_reviews_fit_the_boxes_of_their_split(
     assert sum(bool(p.text) for i in images for p in i.plates) == legible
     if split == "valid":  # the valid review reads every labelled box of its split
         assert sum(len(i.plates) for i in images) == boxes
+
+
+@pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
+def test_the_two_train_reviews_read_every_train_box_once() -> None:
+    kept, unkept = (read_texts(REVIEWS / f"romanian-train-{k}-texts.csv") for k in ("kept", "unkept"))
+    train = [p for i in read_manifest(ROMANIAN, "train") for p in i.plates]
+    assert not kept.keys() & unkept.keys() and len(kept) + len(unkept) == len(train)
 
 
 def test_greedy_matching_counts_each_true_box_once() -> None:
