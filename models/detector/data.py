@@ -14,6 +14,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from edge.detector import letterbox
+from models.shared import SHARED
 from models.synth.scenes import render_scene
 from models.synth.video import DriveBySpec, build_driveby
 
@@ -31,7 +32,7 @@ TRAIN_SCENES, EVAL_SCENES, TEST_SCENES = 101, 202, 303
 TRAIN_DRIVEBY_SEEDS = (11_001, 11_002, 11_003, 11_004, 11_005, 11_006)
 EVAL_DRIVEBY_SEEDS = (22_001, 22_002, 22_003)
 EVAL_ONLY_SETS = ("openalpr",)  # AGPL evaluation data: never train on it
-ROMANIAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "romanian-dashcam" / "manifest.csv"
+ROMANIAN = SHARED / "data" / "romanian-dashcam" / "manifest.csv"
 """Real dashcam frames (MIT, RobertLucian/license-plate-dataset): its train split is trained on by default."""
 
 
