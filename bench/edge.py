@@ -30,7 +30,7 @@ from edge.tracker import Fusion
 from models import synth
 from models.synth.video import DriveBySpec, DriveByTruth, build_driveby, render_driveby
 from scanauto.broker import EmbeddedBroker
-from scanauto.cli import probability
+from scanauto.cli import on_off, probability
 
 KEY = DigestKey("bench-key", bytes(range(11, 43)))
 DEFAULT_CACHE = Path(".cache/bench-edge")
@@ -70,7 +70,8 @@ def video_for(spec: DriveBySpec, cache: Path) -> tuple[Path, DriveByTruth]:
 async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSettings, workdir: Path, threads: int,
                    ocr_model: Path | None = None, large_plate_passes: int = 1,
                    min_alternative_prob: float | None = None,
-                   track_fusion: Fusion | None = None) -> dict[str, object]:  # fmt: skip
+                   track_fusion: Fusion | None = None,
+                   deblur_views: bool | None = None) -> dict[str, object]:  # fmt: skip
     texts = {c.text for c in truth.cars}
     correct = digests = wrong_dutch = 0
 
@@ -91,6 +92,7 @@ async def run_once(video: Path, truth: DriveByTruth, pace: bool, kafka: KafkaSet
         **({"ocr_model": ocr_model} if ocr_model is not None else {}),
         **({"min_alternative_prob": min_alternative_prob} if min_alternative_prob is not None else {}),
         **({"track_fusion": track_fusion} if track_fusion is not None else {}),
+        **({"deblur_views": deblur_views} if deblur_views is not None else {}),
     )
     service = EdgeService(settings, KeyRing((KEY,)), on_read)
     try:
@@ -137,6 +139,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         defaults["min_alternative_prob"].default if args.min_alternative_prob is None else args.min_alternative_prob
     )
     out["track_fusion"] = args.track_fusion or defaults["track_fusion"].default
+    out["deblur_views"] = defaults["deblur_views"].default if args.deblur is None else args.deblur
     modes = {"both": (True, False), "paced": (True,), "unpaced": (False,)}[args.mode]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp, EmbeddedBroker() as broker:
         kafka = KafkaSettings(bootstrap_servers=broker.bootstrap)
@@ -144,7 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             log(f"running the edge {'paced at 30 fps' if pace else 'unpaced'} ...")
             result = await run_once(
                 video, truth, pace, kafka, Path(tmp), args.threads, args.ocr_model, args.large_plate_passes,
-                args.min_alternative_prob, args.track_fusion,
+                args.min_alternative_prob, args.track_fusion, args.deblur,
             )  # fmt: skip
             prefix = "" if pace or args.mode == "unpaced" else "unpaced_"
             out.update({prefix + k: v for k, v in result.items()})
@@ -173,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="how a track's frames vote (default: the edge's; mean with --min-alternative-prob 0: the edge before "
         "2026-12-07)",
+    )
+    p.add_argument(
+        "--deblur",
+        type=on_off,
+        default=None,
+        help="on/off: read unsure smeared boxes also from a deconvolved copy (default: the edge's, off)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = p.parse_args(argv)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from contract.digest import KeyRing, digest
 from contract.events import Candidate, GpsFix, ModelVersions, PlateRead, new_event_id, utcnow
 from edge.candidates import CandidateSettings, PlateCandidate, candidates
+from edge.deblur import DeblurSettings, deblurred
 from edge.evidence import EvidenceWindow
 from edge.ocr import OcrResult, fuse_views
 from edge.tracker import Box, Observation, Track, Tracker, TrackerSettings
@@ -53,6 +54,9 @@ class PipelineSettings:
     # that five read (models/README.md, session 30), at 1.5-1.8x the OCR time per frame (eval, bench edge).
     ocr_margins: tuple[float, ...] = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12, 0.14, 0.16)
     min_ocr_confidence: float = 0.5  # a fused read below this is not reported
+    # Optionally, a box the OCR is unsure of and that is smeared along the rows is also read at the same margins
+    # from a copy with its smear undone (`edge.deblur`). Off: measured in session 41, not adopted (models/README.md).
+    deblur: DeblurSettings = field(default_factory=DeblurSettings)
     candidates: CandidateSettings = field(default_factory=CandidateSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
@@ -72,15 +76,39 @@ def crop_box(frame: BgrImage, box: Box, margin: float) -> BgrImage:
     return frame[max(0, y1 - my) : min(h, y2 + my), max(0, x1 - mx) : min(w, x2 + mx)]
 
 
-def read_boxes(reader: Reader, frame: BgrImage, boxes: list[Box], margins: tuple[float, ...]) -> list[OcrResult]:
-    """Read every box of a frame: each box cropped at every margin, all crops in one OCR batch, the views of
-    one box fused into one result (`fuse_views`). One result per box, in order."""
+def read_boxes(
+    reader: Reader,
+    frame: BgrImage,
+    boxes: list[Box],
+    margins: tuple[float, ...],
+    deblur: DeblurSettings | None = None,
+) -> list[OcrResult]:
+    """Read every box of a frame: each box cropped at every margin, all crops in one OCR batch, the views of one
+    box fused into one result (`fuse_views`). One result per box, in order.
+
+    With `deblur` enabled, a box whose fused views are less sure than `deblur.below_confidence` and that shows a
+    horizontal smear is cut again at every margin from its deconvolved surroundings (`edge.deblur.deblurred`), in
+    a second batch, and all its views are fused."""
     if not boxes:
         return []
-    crops = [crop_box(frame, box, m) for box in boxes for m in margins]
-    results = reader.read(crops)
     n = len(margins)
-    return [fuse_views(results[i : i + n], reader.alphabet, reader.pad_char) for i in range(0, len(results), n)]
+    results = reader.read([crop_box(frame, box, m) for box in boxes for m in margins])
+    views = [results[i : i + n] for i in range(0, len(results), n)]
+    fused = [fuse_views(v, reader.alphabet, reader.pad_char) for v in views]
+    if deblur is None or not deblur.enabled:
+        return fused
+    again: list[int] = []
+    crops: list[BgrImage] = []
+    for i, box in enumerate(boxes):
+        sharp = deblurred(frame, box, deblur) if fused[i].confidence < deblur.below_confidence else None
+        if sharp is not None:
+            region, inner = sharp
+            again.append(i)
+            crops += [crop_box(region, inner, m) for m in margins]
+    more = reader.read(crops) if crops else []
+    for k, i in enumerate(again):
+        fused[i] = fuse_views(views[i] + more[k * n : (k + 1) * n], reader.alphabet, reader.pad_char)
+    return fused
 
 
 class EdgePipeline:
@@ -147,7 +175,7 @@ class EdgePipeline:
 
     def read_boxes(self, frame: BgrImage, boxes: list[Box]) -> list[OcrResult]:
         """The OCR's fused reading of each box (see `read_boxes`)."""
-        return read_boxes(self.reader, frame, boxes, self.settings.ocr_margins)
+        return read_boxes(self.reader, frame, boxes, self.settings.ocr_margins, self.settings.deblur)
 
     def flush(self, gps: GpsFix | None = None) -> list[FinishedRead]:
         return self._finish(self.tracker.flush(), gps)

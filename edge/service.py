@@ -28,6 +28,7 @@ from contract.errors import BrokerUnavailable, InputError
 from contract.events import GpsFix
 from edge.candidates import CandidateSettings
 from edge.capture import Capture, CaptureSettings
+from edge.deblur import DeblurSettings
 from edge.detector import MAX_LARGE_PLATE_PASSES, DetectorSettings, PlateDetector
 from edge.evidence import EvidenceWindow
 from edge.frames import Frame, FrameSource, VideoFileSource, open_video
@@ -92,6 +93,11 @@ class EdgeSettings(BaseModel):
         description="rank a read's texts on the OCR's CTC columns, readings of any length, when the model gives "
         "them (false: the greedy slots alone, the edge before 2026-12-07; models/README.md, session 40)",
     )
+    deblur_views: bool = Field(
+        DeblurSettings().enabled,
+        description="read a box the OCR is unsure of, when it is smeared along the rows, also from a copy with the "
+        "smear undone (measured in session 41, models/README.md: more synthetic plates read, fewer real ones; off)",
+    )
     min_ocr_confidence: float = Field(0.5, ge=0, le=1, description="a fused read below this is not reported")
     max_track_age_frames: int = Field(300, ge=10, le=100_000, description="report a read after this many frames")
     min_track_frames: int = Field(
@@ -142,6 +148,7 @@ def build_pipeline(settings: EdgeSettings, keys: KeyRing, evidence: EvidenceWind
         vehicle_id=settings.vehicle_id,
         camera_id=settings.camera_id,
         min_ocr_confidence=settings.min_ocr_confidence,
+        deblur=DeblurSettings(enabled=settings.deblur_views),
         candidates=CandidateSettings(
             max_candidates=settings.max_candidates,
             min_alternative_prob=settings.min_alternative_prob,

@@ -86,7 +86,7 @@ class SingleFrameReader:
         boxes = [(d.x1, d.y1, d.x2, d.y2) for d in dets]
         texts: list[str | None] = []
         digested: list[tuple[str, ...]] = []
-        for result in read_boxes(self.reader, frame, boxes, s.ocr_margins):
+        for result in read_boxes(self.reader, frame, boxes, s.ocr_margins, s.deblur):
             cands = []
             if result.confidence >= s.min_ocr_confidence:
                 cands = candidates(
@@ -418,6 +418,7 @@ def _edge(
     threads: int,
     ocr_margins: tuple[float, ...] | None,
     min_alternative_prob: float | None = None,
+    deblur: bool | None = None,
 ) -> SingleFrameReader:
     # The edge's passes for large plates; a detector exported before version 8.4 (a fixed input size, e.g. an older
     # version compared against) cannot run them and runs without (the JSON says which).
@@ -429,6 +430,8 @@ def _edge(
         settings = replace(settings, ocr_margins=ocr_margins)
     if min_alternative_prob is not None:
         settings = replace(settings, candidates=replace(settings.candidates, min_alternative_prob=min_alternative_prob))
+    if deblur is not None:
+        settings = replace(settings, deblur=replace(settings.deblur, enabled=deblur))
     return SingleFrameReader(detector, reader, settings)
 
 
@@ -441,6 +444,7 @@ def _versions(frames: SingleFrameReader) -> dict[str, object]:
         "large_plate_passes": getattr(frames.detector, "large_plate_passes", 0),
         "ocr_margins": list(frames.settings.ocr_margins),
         "min_alternative_prob": frames.settings.candidates.min_alternative_prob,
+        "deblur": frames.settings.deblur.enabled,
     }
 
 
@@ -480,6 +484,8 @@ def run(
     against_ocr_margins: tuple[float, ...] | None = None,
     min_alternative_prob: float | None = None,
     texts: Path | None = None,
+    deblur: bool | None = None,
+    against_deblur: bool | None = None,
 ) -> int:
     """The `scanauto eval` command: prints a table, and with `as_json` one JSON object as the last line.
 
@@ -487,15 +493,16 @@ def run(
     on the alternative candidates (`CandidateSettings`; both arms). With `against` (any of
     detector_model, ocr_model, ocr_config) or `against_ocr_margins` (the rest as the first configuration's), a
     second configuration runs on the same images and the two are compared plate by plate (`Pairing`). `texts`: a
-    review that gives the manifest's plates their texts (`models.manifest.read_texts`)."""
+    review that gives the manifest's plates their texts (`models.manifest.read_texts`). `deblur` switches the
+    deconvolved views (`PipelineSettings.deblur`) on or off, `against_deblur` for a second configuration."""
     images = read_manifest(manifest, split)
     if texts is not None:
         images = with_texts(images, manifest, read_texts(texts))
     images = images[:limit]
     where = f"{manifest}{f' [{split}]' if split else ''}{f' with texts {texts}' if texts else ''}"
     info = {"manifest": str(manifest), "split": split, **({"texts": str(texts)} if texts else {})}
-    if against is None and against_ocr_margins is None:
-        frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
+    if against is None and against_ocr_margins is None and against_deblur is None:
+        frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob, deblur)
         summary = evaluate(frames, images, desc=manifest.parent.name).summary()
         versions = _versions(frames)
         print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}, OCR margins {versions['ocr_margins']}")
@@ -510,10 +517,18 @@ def run(
         if not path.is_file():
             raise ConfigError(f"{path} not found (check --{option})")
     margins = ocr_margins if against_ocr_margins is None else against_ocr_margins
+    deblur_b = deblur if against_deblur is None else against_deblur
     build_b = partial(
-        _edge, paths["detector_model"], paths["ocr_model"], paths["ocr_config"], threads, margins, min_alternative_prob
+        _edge,
+        paths["detector_model"],
+        paths["ocr_model"],
+        paths["ocr_config"],
+        threads,
+        margins,
+        min_alternative_prob,
+        deblur_b,
     )
-    build_a = partial(_edge, detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob)
+    build_a = partial(_edge, detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob, deblur)
     pair = evaluate_pair(build_a, build_b, images, desc=manifest.parent.name)
     arms = {
         "a": {**pair.versions[0], **pair.first.summary()},

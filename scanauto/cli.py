@@ -115,6 +115,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         against_ocr_margins=args.against_ocr_margins,
         min_alternative_prob=args.min_alternative_prob,
         texts=args.texts,
+        deblur=args.deblur,
+        against_deblur=args.against_deblur,
         **paths,
     )
 
@@ -128,6 +130,13 @@ def probability(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r}: a probability is between 0 and 1")
     return value
+
+
+def on_off(text: str) -> bool:
+    """`--deblur off`: a switch."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected on or off")
+    return text == "on"
 
 
 def ocr_margins(text: str) -> tuple[float, ...]:
@@ -322,6 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="digest an alternative reading only if the OCR gives it at least this (default: the edge's; 0 digests "
         "every alternative, the edge before 2026-12-07)",
+    )
+    p.add_argument(
+        "--deblur",
+        type=on_off,
+        default=None,
+        help="on/off: also read a smeared box from a copy with its smear undone (edge.deblur; the edge's default: off)",
+    )
+    p.add_argument(
+        "--against-deblur",
+        type=on_off,
+        default=None,
+        help="on/off: compare with a second configuration that does or does not read the deconvolved copies",
     )
     p.add_argument("--show", type=int, default=20, help="with --against-*: list at most N gained and lost plates")
     p.set_defaults(func=cmd_eval)

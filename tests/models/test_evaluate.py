@@ -448,6 +448,17 @@ def test_eval_against_other_ocr_margins_runs_each_arm_with_its_own_views(
     assert paired["both"] + paired["neither"] + paired["gained"] + paired["lost"] == labelled
 
 
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_against_the_deconvolved_views_runs_the_second_arm_with_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 2, workers=1, progress=False)
+    assert cli.main(["eval", "--manifest", str(manifest), "--against-deblur", "on", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["a"]["deblur"] is False and result["b"]["deblur"] is True  # the edge's default is off
+    assert result["a"]["plates"] == result["b"]["plates"] > 0
+
+
 def test_a_set_that_starts_where_another_ends_renders_the_later_scenes_of_the_same_namespace(tmp_path: Path) -> None:
     whole = read_manifest(write_testset(tmp_path / "whole", 4, workers=1, progress=False, namespace=DEV_NAMESPACE))
     later = read_manifest(
