@@ -6,8 +6,10 @@ import cv2
 import numpy as np
 
 from edge.deblur import DeblurSettings, deblurred, deconvolve, smear_px
-from edge.ocr import OcrResult
+from edge.frames import VideoFileSource
+from edge.ocr import OcrResult, PlateReader
 from edge.pipeline import read_boxes
+from edge.service import EdgeSettings
 from models.synth.scenes import render_scene
 
 BOX = (60, 40, 260, 90)
@@ -72,31 +74,32 @@ def test_the_deconvolved_surroundings_hold_the_box_at_the_same_place() -> None:
     assert deblurred(np.full((130, 320, 3), 128, np.uint8), BOX, DeblurSettings()) is None  # nothing to undo
 
 
-class _Reader:
-    """A stand-in OCR that answers every crop alike, with a chosen confidence; it counts the crops it reads."""
+class _CountingReader:
+    """The committed OCR, counting the crops it reads."""
 
-    model_version, alphabet, pad_char = "stub", "AB_", "_"
-
-    def __init__(self, sure: float) -> None:
-        self.sure, self.crops = sure, 0
+    def __init__(self) -> None:
+        settings = EdgeSettings(source=VideoFileSource(path="unused.mp4"))
+        self.reader, self.crops = PlateReader(settings.ocr_model, settings.ocr_config, threads=1), 0
+        self.model_version, self.alphabet, self.pad_char = "counting", self.reader.alphabet, self.reader.pad_char
 
     def read(self, crops: list[np.ndarray]) -> list[OcrResult]:
         self.crops += len(crops)
-        probs = np.array([[self.sure, 1 - self.sure, 0.0]] * 3, np.float32)
-        return [OcrResult(probs.copy()) for _ in crops]
+        return self.reader.read(crops)
 
 
 def test_a_smeared_box_the_plain_views_are_unsure_of_is_read_again_from_its_deconvolved_copy() -> None:
     scene = render_scene(np.random.default_rng([303, 9100]), camera=False)
     plate = scene.plates[0]
-    frame, margins, box = _smear(scene.image, 7), (0.0, 0.1), (plate.x1, plate.y1, plate.x2, plate.y2)
-    unsure, sure = _Reader(0.6), _Reader(0.99)
-    assert len(read_boxes(unsure, frame, [box], margins, DeblurSettings(enabled=True))) == 1
-    assert unsure.crops == 2 * len(margins)
-    read_boxes(
-        sure, frame, [box], margins, DeblurSettings(enabled=True)
-    )  # above below_confidence: the plain views suffice
-    assert sure.crops == len(margins)
-    off = _Reader(0.6)
-    read_boxes(off, frame, [box], margins, DeblurSettings(enabled=False))
-    assert off.crops == len(margins)
+    frame, margins, box = _smear(scene.image, 7), (0.0, 0.08), (plate.x1, plate.y1, plate.x2, plate.y2)
+    counts = {}
+    for name, settings in {
+        "unsure": DeblurSettings(enabled=True, below_confidence=1.01),  # any read is less sure than this
+        "sure": DeblurSettings(enabled=True, below_confidence=0.0),  # no read is: the plain views suffice
+        "off": DeblurSettings(enabled=False, below_confidence=1.01),
+    }.items():
+        reader = _CountingReader()
+        (fused,) = read_boxes(reader, frame, [box], margins, settings)
+        counts[name] = reader.crops
+        if name == "unsure":  # every view of both copies votes
+            assert fused.columns is not None and fused.columns.shape[0] == 2 * len(margins)
+    assert counts == {"unsure": 2 * len(margins), "sure": len(margins), "off": len(margins)}
