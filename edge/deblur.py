@@ -3,7 +3,8 @@
 A scan car passing parked cars smears them along the road, so along the image rows. Over the exposure, a smear of L
 pixels averages each pixel with its L - 1 neighbours along the row: a box filter of length L. Its horizontal
 gradient is then the sharp image's, minus the same shifted by L. So the gradient's autocorrelation along the rows
-has its deepest trough at lag L (`smear_px`). A Wiener filter for that box (`deconvolve`) sharpens the plate
+has its deepest trough at lag L (`smear_px`; on a sharp plate the trough is at its strokes' width instead, 2-6 px,
+so a sharp plate gets "undone" too). A Wiener filter for that box (`deconvolve`) sharpens the plate
 again. With `DeblurSettings.enabled` (off by default, see there), the edge reads the deconvolved crops as more views
 of the box beside the plain ones (`edge.pipeline.read_boxes`). It does not replace them: where no smear was there to
 undo, the deconvolution only adds ringing, which the plain views are meant to outvote.
