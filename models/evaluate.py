@@ -221,6 +221,7 @@ class Evaluation:
     countries: dict[str, Score] = field(default_factory=dict)
     ms: list[float] = field(default_factory=list)
     detect_ms: list[float] = field(default_factory=list)
+    unreadable: list[Path] = field(default_factory=list)  # listed images that could not be decoded: not scored
 
     def add(self, image: LabelledImage, frame: FrameReads, ms: float) -> None:
         self.ms.append(ms)
@@ -278,16 +279,47 @@ class Evaluation:
             "ms_per_image_p95": round(float(np.percentile(ms, 95)), 2),
             "detect_ms_p50": round(float(np.percentile(det_ms, 50)), 2),
             "detect_ms_p95": round(float(np.percentile(det_ms, 95)), 2),
+            "unreadable_images": len(self.unreadable),
             "by_country": by_country,
         }
 
 
-def _images(images: Sequence[LabelledImage], progress: bool, desc: str) -> Iterator[tuple[LabelledImage, BgrImage]]:
-    for image in tqdm(images, desc=desc, unit="img", disable=not progress, file=sys.stderr):
+def _images(
+    images: Sequence[LabelledImage], progress: bool, desc: str, unreadable: list[Path]
+) -> Iterator[tuple[LabelledImage, BgrImage]]:
+    """Each image decoded (colour, turned upright by its EXIF orientation as a viewer shows it). One that cannot be
+    decoded is skipped and added to `unreadable`: a broken file late in a long run must not cost the rest."""
+    bar = tqdm(images, desc=desc, unit="img", disable=not progress, file=sys.stderr)
+    for image in bar:
         frame = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise InputError(f"cannot read image {image.path}")
+            unreadable.append(image.path)
+            bar.write(f"skipped {image.path}: it cannot be decoded as an image (its plates are not scored)", sys.stderr)
+            continue
         yield image, frame
+
+
+def _some(paths: Sequence[Path], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(str(p) for p in paths[:shown]) + more
+
+
+def missing_images(images: Sequence[LabelledImage], manifest: Path) -> None:
+    """Refuse, before any work, a manifest that lists image files that are not there."""
+    missing = [image.path for image in images if not image.path.is_file()]
+    if missing:
+        raise InputError(
+            f"{len(missing)} of the {len(images)} images {manifest} lists are not there ({_some(missing)}); image"
+            " paths are relative to the manifest's folder: fix them, or drop those rows"
+        )
+
+
+def unreadable_error(unreadable: Sequence[Path]) -> InputError:
+    """What `scanauto eval` says after its figures when some images could not be decoded."""
+    return InputError(
+        f"{len(unreadable)} image(s) could not be decoded and were left out of the figures above"
+        f" ({_some(unreadable)}): re-save them as JPEG or PNG, or drop their rows, and run again"
+    )
 
 
 def _timed(frames: SingleFrameReader, frame: BgrImage) -> tuple[FrameReads, float]:
@@ -301,7 +333,7 @@ def evaluate(
 ) -> Evaluation:
     """Run the edge on every image (read from disk, not timed) and score it."""
     result = Evaluation()
-    for n, (image, frame) in enumerate(_images(images, progress, desc)):
+    for n, (image, frame) in enumerate(_images(images, progress, desc, result.unreadable)):
         if n == 0:  # the first run allocates onnxruntime's buffers: keep it out of the timings
             frames.read(frame)
         result.add(image, *_timed(frames, frame))
@@ -392,9 +424,10 @@ def evaluate_pair(
     8 frames 31.9 / 33.6, and turns of 32 as fast as one configuration alone (35.3 / 30.8 against 36.1, then 38.5 /
     36.9 against 34.6, session 38: this machine drifts by more from minute to minute)."""
     first, second, pairing = Evaluation(), Evaluation(), Pairing()
+    second.unreadable = first.unreadable
     with Apart([build_a, build_b], _arm, ["the first configuration", "the second configuration"]) as arms:
         version_a, version_b = (arms.run(k, [None])[0][1] for k in (0, 1))
-        for n, pending in enumerate(_blocks(_images(images, progress, desc), block)):
+        for n, pending in enumerate(_blocks(_images(images, progress, desc, first.unreadable), block)):
             frames = [frame for _, frame in pending]
             if n == 0:  # onnxruntime's first run allocates its buffers: keep it out of the timings
                 for k in (0, 1):
@@ -502,13 +535,17 @@ def run(
     where = f"{manifest}{f' [{split}]' if split else ''}{f' with texts {texts}' if texts else ''}"
     info = {"manifest": str(manifest), "split": split, **({"texts": str(texts)} if texts else {})}
     if against is None and against_ocr_margins is None and against_deblur is None:
+        missing_images(images, manifest)
         frames = _edge(detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob, deblur)
-        summary = evaluate(frames, images, desc=manifest.parent.name).summary()
+        result = evaluate(frames, images, desc=manifest.parent.name)
+        summary = result.summary()
         versions = _versions(frames)
         print(f"{where}: detector {versions['detector']}, OCR {versions['ocr']}, OCR margins {versions['ocr_margins']}")
         _print_summary(summary, threads)
         if as_json:
             print(json.dumps({**info, **versions, "threads": threads, **summary}))
+        if result.unreadable:
+            raise unreadable_error(result.unreadable)
         return 0
     paths = {"detector_model": detector_model, "ocr_model": ocr_model, "ocr_config": ocr_config, **(against or {})}
     options = {"detector-model": detector_model, "ocr-model": ocr_model, "ocr-config": ocr_config}
@@ -529,6 +566,7 @@ def run(
         deblur_b,
     )
     build_a = partial(_edge, detector_model, ocr_model, ocr_config, threads, ocr_margins, min_alternative_prob, deblur)
+    missing_images(images, manifest)
     pair = evaluate_pair(build_a, build_b, images, desc=manifest.parent.name)
     arms = {
         "a": {**pair.versions[0], **pair.first.summary()},
@@ -549,4 +587,6 @@ def run(
         print(f"  {key.replace('_', ' ')}: {', '.join(listed[:show]) or '-'}{more}")
     if as_json:
         print(json.dumps({**info, "threads": threads, **arms, "paired": paired}))
+    if pair.first.unreadable:
+        raise unreadable_error(pair.first.unreadable)
     return 0

@@ -480,3 +480,33 @@ def test_eval_against_a_fixed_size_detector_runs_it_without_the_large_plate_pass
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["a"]["large_plate_passes"] == 1 and result["b"]["large_plate_passes"] == 0
     assert result["a"]["det_recall"] == result["b"]["det_recall"]  # small plates: the same boxes
+
+
+def test_eval_refuses_a_manifest_listing_absent_images_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 2, workers=1, progress=False)
+    rows = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([*rows, "images/gone.jpg,GB123X,10,10,110,30,NL"]) + "\n")
+    assert cli.main(["eval", "--manifest", str(manifest), "--json"]) == 3
+    captured = capsys.readouterr()
+    assert "1 of the 3 images" in captured.err and "gone.jpg" in captured.err
+    assert "relative to the manifest's folder" in captured.err
+    assert captured.out == ""  # nothing ran
+
+
+@pytest.mark.skipif(not DEFAULT_OCR.is_file(), reason="the OCR model has not been trained yet")
+def test_eval_scores_every_other_image_when_one_cannot_be_decoded_and_says_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_testset(tmp_path, 3, workers=1, progress=False)
+    assert cli.main(["eval", "--manifest", str(manifest), "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    broken = read_manifest(manifest)[1]
+    broken.path.write_bytes(b"not an image")
+    assert cli.main(["eval", "--manifest", str(manifest), "--json"]) == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])  # the figures of the rest are still printed
+    assert whole["unreadable_images"] == 0 and result["unreadable_images"] == 1
+    assert result["images"] == 2 and result["plates"] == whole["plates"] - len(broken.plates)
+    assert f"skipped {broken.path}" in captured.err and "could not be decoded" in captured.err
