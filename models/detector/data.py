@@ -58,6 +58,9 @@ FRAME_SHAPES = ((1280, 960), (1280, 1280), (1024, 640), (960, 720))
 """Other camera shapes (width, height), letterboxed like any frame: every eighth scene uses one."""
 WORLD_SHARE = 0.35
 """Share of scene plates that are US-style or Brazilian (generic foreign plates of other shapes)."""
+CLASSIC_SHARE = 0.1
+"""Share of the Dutch scene plates drawn as old blue or black classic plates (`models.synth.scenes.CLASSIC_STYLES`;
+about 1 % in the street's own mix, too few for the detector to find them as it finds yellow ones)."""
 
 
 def scene_sample(namespace: int, index: int, size: tuple[int, int] = (TRAIN_W, TRAIN_H)) -> Sample:
@@ -68,7 +71,8 @@ def scene_sample(namespace: int, index: int, size: tuple[int, int] = (TRAIN_W, T
     (40-180 px: the 26-48 px of the letterboxed input where most missed US plates were); the others are the
     street camera's 60-300 px. Every eighth scene has another frame shape (4:3, square, 16:10), so the model sees
     the letterbox padding of non-16:9 images. 35 % of the plates are US-style (2:1) or Brazilian
-    (3.1:1), and every scene carries hard negatives (lit signs, lamp rows, badges, stickers, reflectors).
+    (3.1:1), 10 % of the Dutch ones old blue or black classic plates, and every scene carries hard negatives (lit
+    signs, lamp rows, badges, stickers, reflectors).
     """
     rng = np.random.default_rng([namespace, index])
     wide, far = index % 4 == 3, index % 4 == 1
@@ -76,7 +80,7 @@ def scene_sample(namespace: int, index: int, size: tuple[int, int] = (TRAIN_W, T
     plate_width = (40, 520) if wide else (40, 180) if far else (60, 300)
     scene = render_scene(
         rng, width, height, plate_width=plate_width, max_yaw=45.0 if wide else 35.0,
-        world_share=WORLD_SHARE, hard_negatives=True,
+        world_share=WORLD_SHARE, hard_negatives=True, classic_share=CLASSIC_SHARE,
     )  # fmt: skip
     return _to_sample(scene.image, [(p.x1, p.y1, p.x2, p.y2) for p in scene.plates], size)
 
