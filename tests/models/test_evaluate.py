@@ -178,6 +178,7 @@ REVIEWS = Path(__file__).resolve().parents[2] / "models" / "ocr" / "review"
         ("valid", "romanian-valid-texts.csv", 131, 120),
         ("train", "romanian-train-unkept-texts.csv", 256, 162),
         ("train", "romanian-train-kept-texts.csv", 265, 264),
+        ("valid", "romanian-valid-second-reader.csv", 131, 114),
     ],
 )
 def test_the_committed_romanian_reviews_fit_the_boxes_of_their_split(
@@ -189,6 +190,14 @@ def test_the_committed_romanian_reviews_fit_the_boxes_of_their_split(
     assert sum(bool(p.text) for i in images for p in i.plates) == legible
     if split == "valid":  # the valid review reads every labelled box of its split
         assert sum(len(i.plates) for i in images) == boxes
+
+
+@pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
+def test_the_two_readers_of_the_valid_boxes_agree_wherever_both_could_read() -> None:
+    first, second = (read_texts(REVIEWS / f"romanian-valid-{k}.csv") for k in ("texts", "second-reader"))
+    both = [box for box in first if first[box] and second[box]]
+    assert first.keys() == second.keys() and len(both) == 114
+    assert all(first[box] == second[box] for box in both)
 
 
 @pytest.mark.skipif(not ROMANIAN.is_file(), reason="the shared romanian-dashcam set is not here")
