@@ -154,7 +154,17 @@ def cmd_testset(args: argparse.Namespace) -> int:
     from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 
     namespace = DEV_NAMESPACE if args.dev else TESTSET_NAMESPACE
-    print(write_testset(args.out, args.images, args.workers, namespace=namespace, motion=args.motion, first=args.first))
+    print(
+        write_testset(
+            args.out,
+            args.images,
+            args.workers,
+            namespace=namespace,
+            motion=args.motion,
+            first=args.first,
+            dutch_style=args.dutch_style,
+        )
+    )
     return 0
 
 
@@ -367,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="frame",
         help="motion blur in frame pixels (1-9 px, the default) or per car, up to 25 mm on its plate (a camera "
         "exposed for plate reading passing parked cars)",
+    )
+    p.add_argument(
+        "--dutch-style",
+        choices=["nl_yellow_eu", "nl_yellow_old", "nl_blue_old", "nl_black_classic"],
+        help="every Dutch plate in this style (the old blue and black classic plates are about 1 %% of the "
+        "street's: measure them on their own)",
     )
     p.set_defaults(func=cmd_testset)
 

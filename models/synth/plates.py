@@ -154,10 +154,15 @@ def render_plate(
     style: str | None = None,
     country: str = "NL",
     typeface: Typeface | None = None,
+    dutch_style: str | None = None,
 ) -> BgrImage:
     """A frontal plate image (BGR uint8, PLATE_H x PLATE_W) showing `text` in `style`, its characters in the
-    stroke font or in `typeface` (the same random draws either way)."""
-    style = style or _choose_style(text, country, rng)
+    stroke font or in `typeface` (the same random draws either way). Without `style`, a Dutch plate's style is
+    drawn from its sidecode's era, and `dutch_style` then replaces it (a set with every Dutch plate in one style)."""
+    if style is None:
+        style = _choose_style(text, country, rng)
+        if dutch_style is not None and country == "NL":
+            style = dutch_style
     if style not in (*DUTCH_STYLES, "eu_white"):
         raise ValueError(f"unknown plate style {style!r}; expected one of {(*DUTCH_STYLES, 'eu_white')}")
     if country != "NL" and country not in _BAND_SIGN:

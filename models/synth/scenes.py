@@ -21,8 +21,8 @@ FOREIGN_SHARE = 0.2
 
 CLASSIC_STYLES = ("nl_blue_old", "nl_black_classic")
 """The Dutch plates of cars from before 1978 that are not yellow (`models.synth.plates`); the shipped detector found
-0.920 of the black and 0.972 of the blue ones against 1.000 of the yellow ones in the same 500 development scenes
-(models/README, session 42)."""
+0.920 of the black and 0.972 of the blue ones against 1.000 of the yellow ones, 500 development scenes each
+(`scanauto testset --dutch-style`; models/README, session 42)."""
 
 Motion = Literal["frame", "plate"]
 """How a scene's motion blur is measured: `frame`, one smear of 1-9 frame pixels for the whole frame
@@ -97,6 +97,7 @@ def render_scene(
     hard_negatives: bool = False,
     motion: Motion = "frame",
     classic_share: float = 0.0,
+    dutch_style: str | None = None,
 ) -> Scene:
     """Render one street scene with up to `max_cars` cars whose plate boxes are `plate_width` px wide,
     seen at up to `max_yaw` degrees from straight on.
@@ -111,7 +112,8 @@ def render_scene(
     strips, stickers and reflectors that are not plates; `classic_share` of the Dutch plates are drawn as the old
     blue or the black classic plates (`CLASSIC_STYLES`, half each), which the street's own mix makes about 1 %.
     `motion`: see `Motion`; with `plate` the scene is either defocused (as in `frame`) or smeared per car by up to
-    `MAX_SMEAR_MM` on its plate.
+    `MAX_SMEAR_MM` on its plate. `dutch_style` draws every Dutch plate in that style; a style draws its own colours,
+    so the rest of the scene after its first Dutch plate is another draw of the same generator.
     """
     defocus: float | None = None
     smear = 0.0  # share of a plate's width
@@ -147,7 +149,7 @@ def render_scene(
             style = None
             if classic_share > 0 and country == "NL" and rng.random() < classic_share:
                 style = CLASSIC_STYLES[int(rng.integers(len(CLASSIC_STYLES)))]
-            plate_img = render_plate(text, rng, style=style, country=country)
+            plate_img = render_plate(text, rng, style=style, country=country, dutch_style=dutch_style)
         view: View = "rear" if rng.random() < 0.6 else "front"
         yaw, pitch, roll = rng.uniform(-max_yaw, max_yaw), rng.uniform(-12, 12), rng.uniform(-4, 4)
         # The sprite's resolution only; the warped plate is scaled to target_w below. Capped for speed.

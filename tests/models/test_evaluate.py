@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from models.evaluate import (
 )
 from models.manifest import read_manifest, read_texts, with_texts
 from models.shared import SHARED
+from models.synth.plates import DUTCH_STYLES
 from models.synth.testset import DEV_NAMESPACE, TESTSET_NAMESPACE, write_testset
 from scanauto import cli
 
@@ -381,6 +383,21 @@ def test_testset_is_deterministic_and_uses_its_own_seed_namespace(tmp_path: Path
     images = read_manifest(first)
     assert len(images) == 3 and all(i.path.is_file() for i in images)
     assert all(p.country and p.text and p.box for i in images for p in i.plates)
+
+
+def test_a_set_in_one_dutch_style_takes_the_known_styles_only(tmp_path: Path) -> None:
+    choices = next(a.choices for a in _testset_parser()._actions if a.dest == "dutch_style")
+    assert list(choices or []) == list(DUTCH_STYLES)
+    with pytest.raises(ConfigError, match="unknown Dutch plate style 'pink'"):
+        write_testset(tmp_path, 1, workers=1, progress=False, dutch_style="pink")
+    black = write_testset(tmp_path / "black", 2, workers=1, progress=False, dutch_style="nl_black_classic")
+    plain = write_testset(tmp_path / "plain", 2, workers=1, progress=False)
+    assert read_manifest(black) and black.read_text() != plain.read_text()
+
+
+def _testset_parser() -> argparse.ArgumentParser:
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["testset"]
 
 
 def test_dev_set_is_other_scenes_than_the_test_set(tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from contract.normalise import normalise
+from models.synth import scenes
 from models.synth.cars import CarSprite, motion_kernel, paste
-from models.synth.scenes import MAX_SMEAR_MM, PLATE_MM, Scene, plate_smear_px, render_scene
+from models.synth.scenes import CLASSIC_STYLES, MAX_SMEAR_MM, PLATE_MM, Scene, plate_smear_px, render_scene
 
 
 def _scene(seed: int) -> Scene:
@@ -98,3 +101,24 @@ def test_plate_motion_scenes_differ_from_frame_motion_ones_only_in_their_blur() 
         assert (
             diff.mean() < 6
         )  # other seeds differ by 50-90; the same street, light and noise; only the blur (and JPEG after it) moved
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_classic_share_draws_that_share_of_the_dutch_plates_old_blue_or_black(
+    share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = scenes.render_plate
+    styles: list[str | None] = []
+
+    def recorded(
+        text: str, rng: np.random.Generator, style: str | None = None, country: str = "NL", **kw: Any
+    ) -> np.ndarray:
+        if country == "NL":
+            styles.append(style)
+        return real(text, rng, style=style, country=country, **kw)
+
+    monkeypatch.setattr(scenes, "render_plate", recorded)
+    for seed in range(12):
+        render_scene(np.random.default_rng(seed), classic_share=share)
+    assert len(styles) >= 10
+    assert all(s in CLASSIC_STYLES for s in styles) if share else all(s is None for s in styles)

@@ -131,3 +131,17 @@ def test_a_reader_trained_on_real_plates_reads_our_clean_dutch_plates() -> None:
     crops, texts = renders("nl_yellow_eu", 200)
     peer = fpo_reader(PEER / "cct_xs_v1_global.onnx", PEER / "plate_config.yaml", 2, 64)
     assert exact(peer(crops), texts) >= 0.85
+
+
+def test_a_dutch_style_replaces_the_drawn_style_of_dutch_plates_only() -> None:
+    yellow = render_plate("GBXR12", np.random.default_rng(3))
+    black = render_plate("GBXR12", np.random.default_rng(3), dutch_style="nl_black_classic")
+    assert np.median(yellow.max(axis=2)) > 160 > 80 > np.median(black.max(axis=2))  # a yellow ground, a black one
+    foreign = render_plate("B123ABC", np.random.default_rng(3), country="RO")
+    assert np.array_equal(
+        foreign, render_plate("B123ABC", np.random.default_rng(3), country="RO", dutch_style="nl_black_classic")
+    )
+    given = render_plate("GBXR12", np.random.default_rng(3), style="nl_yellow_eu")
+    assert np.array_equal(
+        given, render_plate("GBXR12", np.random.default_rng(3), style="nl_yellow_eu", dutch_style="nl_black_classic")
+    )
