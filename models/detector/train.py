@@ -15,6 +15,7 @@ from torch import nn
 
 from models.cpu import PRECISIONS, training_precision
 from models.detector.data import (
+    CANDIDATE_CLASSIC_SHARE,
     DEFAULT_MODEL,
     ROMANIAN,
     TRAIN_DRIVEBY_SEEDS,
@@ -197,6 +198,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="training steps (overrides --minutes and --total-minutes): the schedule follows the step count, not the "
         "clock, so the weights do not depend on the machine's pace (the run takes as long as it takes)",
     )  # fmt: skip
+    p.add_argument(
+        "--classic-share", type=float, default=0.0,
+        help="share of the Dutch scene plates drawn as old blue or black classic plates (default 0: the street's "
+        f"mix, about 1 %%; candidate 13 of the detector card: {CANDIDATE_CLASSIC_SHARE})",
+    )  # fmt: skip
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--workers", type=int, default=2, help="processes rendering scenes")
@@ -226,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     t0 = time.monotonic()
-    samples = synthetic_samples(TRAIN_SCENES, args.scenes, args.workers)
+    samples = synthetic_samples(TRAIN_SCENES, args.scenes, args.workers, classic_share=args.classic_share)
     for seed in TRAIN_DRIVEBY_SEEDS:
         samples += driveby_samples(seed, args.driveby_every)
     for manifest in args.manifest if args.manifest is not None else [ROMANIAN]:
